@@ -1,0 +1,171 @@
+"""The state of one allegation case, folded from its own events."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from .catalogue import (
+    AllegationReported,
+    AllegedPerpetratorIdentified,
+    CaseClosed,
+    InvestigationConcluded,
+    InvestigationOpened,
+    MemberStateDeclinedToInvestigate,
+    MemberStateNotified,
+    MemberStateRepliedIntentToInvestigate,
+    NationalInvestigationOfficerAppointed,
+    PersonnelRepatriated,
+    ProsecutionConcluded,
+    SanctionImposed,
+    VictimRecorded,
+)
+from .envelope import Envelope, StreamHead
+from .types import CaseId, CaseStatus, CountryCode
+from .vocabulary import (
+    AgeGroup,
+    Finding,
+    InvestigatingEntity,
+    PersonnelCategory,
+    Sex,
+)
+
+Reply = Literal["intent", "declined"]
+
+
+@dataclass(frozen=True, slots=True)
+class Perpetrator:
+    perpetrator_id: str
+    category: PersonnelCategory
+    nationality: CountryCode
+    sex: Sex
+
+
+@dataclass(frozen=True, slots=True)
+class Victim:
+    victim_id: str
+    age_group: AgeGroup
+    sex: Sex
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """One Member State's part in a case: notified, replied, investigator appointed."""
+
+    member_state: CountryCode
+    notified_at: datetime
+    reply: Reply | None = None
+    replied_at: datetime | None = None
+    nio_appointed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Investigation:
+    investigation_id: str
+    entity: InvestigatingEntity
+    member_state: CountryCode | None
+    opened_at: datetime
+    urgent: bool
+    concluded_at: datetime | None = None
+    finding: Finding | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseState:
+    head: StreamHead = field(default_factory=StreamHead)
+    case_id: CaseId | None = None
+    status: CaseStatus | None = None
+    received_at: datetime | None = None
+    perpetrators: Mapping[str, Perpetrator] = field(default_factory=dict)
+    victims: Mapping[str, Victim] = field(default_factory=dict)
+    follow_ups: Mapping[CountryCode, FollowUp] = field(default_factory=dict)
+    investigations: Mapping[str, Investigation] = field(default_factory=dict)
+    repatriated: frozenset[str] = frozenset()
+    prosecuted: frozenset[str] = frozenset()
+    command_ids: frozenset[str] = frozenset()
+
+    @property
+    def reported(self) -> bool:
+        return self.case_id is not None
+
+    @property
+    def nationalities(self) -> frozenset[CountryCode]:
+        return frozenset(p.nationality for p in self.perpetrators.values())
+
+    def involves(self, member_state: CountryCode) -> bool:
+        """A case involves a Member State when one of the alleged perpetrators is its national."""
+        return member_state in self.nationalities
+
+    @property
+    def substantiated(self) -> bool:
+        return any(i.finding is Finding.SUBSTANTIATED for i in self.investigations.values())
+
+
+def evolve_case(state: CaseState, envelope: Envelope) -> CaseState:
+    """The state after one more event of the stream. Pure; never raises on a valid stream."""
+    at = envelope.occurred_at
+    state = replace(
+        state,
+        head=envelope.head,
+        command_ids=state.command_ids | {envelope.command_id},
+    )
+    match envelope.payload:
+        case AllegationReported(case_id=case_id):
+            return replace(state, case_id=case_id, status="open", received_at=at)
+        case AllegedPerpetratorIdentified() as e:
+            perpetrator = Perpetrator(e.perpetrator_id, e.category, e.nationality, e.sex)
+            return replace(
+                state, perpetrators={**state.perpetrators, e.perpetrator_id: perpetrator}
+            )
+        case VictimRecorded() as e:
+            victim = Victim(e.victim_id, e.age_group, e.sex)
+            return replace(state, victims={**state.victims, e.victim_id: victim})
+        case MemberStateNotified(member_state=ms):
+            return replace(state, follow_ups={**state.follow_ups, ms: FollowUp(ms, at)})
+        case MemberStateRepliedIntentToInvestigate(member_state=ms):
+            return _with_follow_up(state, ms, reply="intent", replied_at=at)
+        case MemberStateDeclinedToInvestigate(member_state=ms):
+            return _with_follow_up(state, ms, reply="declined", replied_at=at)
+        case NationalInvestigationOfficerAppointed(member_state=ms):
+            return _with_follow_up(state, ms, nio_appointed_at=at)
+        case InvestigationOpened() as e:
+            investigation = Investigation(
+                e.investigation_id, e.entity, e.member_state, at, e.urgent
+            )
+            return replace(
+                state, investigations={**state.investigations, e.investigation_id: investigation}
+            )
+        case InvestigationConcluded() as e:
+            opened = state.investigations[e.investigation_id]
+            concluded = replace(opened, concluded_at=at, finding=e.finding)
+            return replace(
+                state, investigations={**state.investigations, e.investigation_id: concluded}
+            )
+        case PersonnelRepatriated(perpetrator_id=pid):
+            return replace(state, repatriated=state.repatriated | {pid})
+        case ProsecutionConcluded(perpetrator_id=pid):
+            return replace(state, prosecuted=state.prosecuted | {pid})
+        case SanctionImposed():
+            return state
+        case CaseClosed():
+            return replace(state, status="closed")
+        case _:
+            raise TypeError(f"{envelope.type} is not an event of a case stream")
+
+
+def _with_follow_up(
+    state: CaseState,
+    member_state: CountryCode,
+    *,
+    reply: Reply | None = None,
+    replied_at: datetime | None = None,
+    nio_appointed_at: datetime | None = None,
+) -> CaseState:
+    current = state.follow_ups[member_state]
+    updated = replace(
+        current,
+        reply=reply or current.reply,
+        replied_at=replied_at or current.replied_at,
+        nio_appointed_at=nio_appointed_at or current.nio_appointed_at,
+    )
+    return replace(state, follow_ups={**state.follow_ups, member_state: updated})

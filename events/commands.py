@@ -1,0 +1,210 @@
+"""Commands: what a principal asks the decider to do, in the imperative.
+
+A command names its stream; the decider turns it into events or a rejection.
+When it happened in the world and who asks travel beside it in the
+:class:`CommandEnvelope`, never in the command's own fields.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import ClassVar
+
+from .types import CaseId, CommandId, CountryCode, StreamId
+from .vocabulary import (
+    AgeGroup,
+    AllegationType,
+    ClosureReason,
+    Finding,
+    InvestigatingEntity,
+    PersonnelCategory,
+    ProsecutionOutcome,
+    Role,
+    SanctionAuthority,
+    SanctionKind,
+    Sex,
+)
+
+CASE_STREAM_PREFIX = "case:"
+STATE_STREAM_PREFIX = "state:"
+
+
+def case_stream(case_id: str) -> StreamId:
+    return StreamId(f"{CASE_STREAM_PREFIX}{case_id}")
+
+
+def state_stream(member_state: str) -> StreamId:
+    return StreamId(f"{STATE_STREAM_PREFIX}{member_state}")
+
+
+@dataclass(frozen=True, slots=True)
+class CaseCommand:
+    """A command on one allegation case; its stream is ``case:<case_id>``."""
+
+    case_id: CaseId
+
+    @property
+    def stream_id(self) -> StreamId:
+        return case_stream(self.case_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportAllegation(CaseCommand):
+    allegation_type: AllegationType
+    mission: str | None = None
+    incident_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifyAllegedPerpetrator(CaseCommand):
+    category: PersonnelCategory
+    nationality: CountryCode
+    sex: Sex = Sex.UNKNOWN
+    perpetrator_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordVictim(CaseCommand):
+    age_group: AgeGroup
+    sex: Sex
+    victim_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyMemberState(CaseCommand):
+    member_state: CountryCode
+    nio_requested: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyIntentToInvestigate(CaseCommand):
+    member_state: CountryCode
+
+
+@dataclass(frozen=True, slots=True)
+class DeclineToInvestigate(CaseCommand):
+    member_state: CountryCode
+
+
+@dataclass(frozen=True, slots=True)
+class AppointNationalInvestigationOfficer(CaseCommand):
+    member_state: CountryCode
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInvestigation(CaseCommand):
+    entity: InvestigatingEntity
+    member_state: CountryCode | None = None
+    urgent: bool = False
+    investigation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConcludeInvestigation(CaseCommand):
+    investigation_id: str
+    finding: Finding
+    victims_interviewed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RepatriatePersonnel(CaseCommand):
+    perpetrator_id: str
+    disciplinary: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ImposeSanction(CaseCommand):
+    perpetrator_id: str
+    kind: SanctionKind
+    imposed_by: SanctionAuthority = SanctionAuthority.MEMBER_STATE
+    months: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConcludeProsecution(CaseCommand):
+    perpetrator_id: str
+    outcome: ProsecutionOutcome
+    sentence_months: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CloseCase(CaseCommand):
+    reason: ClosureReason
+
+
+@dataclass(frozen=True, slots=True)
+class SignVoluntaryCompact:
+    """Recorded on the Member State's own stream, ``state:<ISO 3166-1 alpha-3>``."""
+
+    member_state: CountryCode
+
+    @property
+    def stream_id(self) -> StreamId:
+        return state_stream(self.member_state)
+
+
+Command = (
+    ReportAllegation
+    | IdentifyAllegedPerpetrator
+    | RecordVictim
+    | NotifyMemberState
+    | ReplyIntentToInvestigate
+    | DeclineToInvestigate
+    | AppointNationalInvestigationOfficer
+    | OpenInvestigation
+    | ConcludeInvestigation
+    | RepatriatePersonnel
+    | ImposeSanction
+    | ConcludeProsecution
+    | CloseCase
+    | SignVoluntaryCompact
+)
+
+COMMAND_TYPES: dict[str, type[Command]] = {
+    cls.__name__: cls
+    for cls in (
+        ReportAllegation,
+        IdentifyAllegedPerpetrator,
+        RecordVictim,
+        NotifyMemberState,
+        ReplyIntentToInvestigate,
+        DeclineToInvestigate,
+        AppointNationalInvestigationOfficer,
+        OpenInvestigation,
+        ConcludeInvestigation,
+        RepatriatePersonnel,
+        ImposeSanction,
+        ConcludeProsecution,
+        CloseCase,
+        SignVoluntaryCompact,
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The authenticated principal behind a command, copied into every event."""
+
+    principal_id: str
+    role: Role
+    member_state: CountryCode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandEnvelope:
+    """A command as it travels on ``accountability.commands``."""
+
+    schema_version: ClassVar[int] = 1
+    command_id: CommandId
+    correlation_id: str
+    actor: Actor
+    issued_at: datetime
+    occurred_at: datetime
+    command: Command
+
+    @property
+    def stream_id(self) -> StreamId:
+        return self.command.stream_id
+
+    @property
+    def type(self) -> str:
+        return type(self.command).__name__

@@ -1,0 +1,295 @@
+"""The envelope every event travels in, and the SHA-256 chain that links a stream.
+
+``hash`` is SHA-256 over the canonical JSON of the envelope without ``hash``;
+``prev_hash`` is the hash of the stream's previous event (64 zeros for the first),
+so changing, dropping, reordering or inserting an event breaks the chain.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from .catalogue import EVENT_TYPES, Event
+from .codec import (
+    Upcaster,
+    canonical_json,
+    format_instant,
+    from_json_object,
+    loads_object,
+    parse_instant,
+    to_json_object,
+    upcast,
+)
+from .commands import Actor, CommandEnvelope
+from .errors import ChainBroken, DecodeError
+from .types import CommandId, CountryCode, EventId, Hash, JsonObject, JsonValue, StreamId
+from .vocabulary import Role
+
+GENESIS_HASH: Final = Hash("0" * 64)
+
+# Fixed namespace for event ids: uuid5(namespace, "<command id>/<position>") makes a
+# retried command produce the very same ids.
+_EVENT_ID_NAMESPACE: Final = uuid.UUID("9b0a5c1e-6f0d-5b7e-9a43-3f1f0d6c2a17")
+
+UPCASTERS: Final[Mapping[tuple[str, int], Upcaster]] = {}
+"""One-step payload upcasters by (type, from_version); none are needed yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamHead:
+    """Where a stream ends: the last sequence number and its hash."""
+
+    sequence: int = 0
+    hash: Hash = GENESIS_HASH
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    event_id: EventId
+    type: str
+    schema_version: int
+    stream_id: StreamId
+    sequence: int
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: Actor
+    command_id: CommandId
+    correlation_id: str
+    payload: Event
+    prev_hash: Hash
+    hash: Hash
+
+    @property
+    def head(self) -> StreamHead:
+        return StreamHead(self.sequence, self.hash)
+
+
+def derive_event_id(command_id: str, position: int) -> EventId:
+    return EventId(str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{command_id}/{position}")))
+
+
+def actor_to_json(actor: Actor) -> JsonObject:
+    return {
+        "principal_id": actor.principal_id,
+        "role": actor.role.value,
+        "member_state": actor.member_state,
+    }
+
+
+def actor_from_json(data: object) -> Actor:
+    if not isinstance(data, dict) or set(data) != {"principal_id", "role", "member_state"}:
+        raise DecodeError("actor must be an object with principal_id, role and member_state")
+    principal_id, role, member_state = data["principal_id"], data["role"], data["member_state"]
+    if not isinstance(principal_id, str) or not principal_id:
+        raise DecodeError("actor.principal_id must be a non-empty string", "actor")
+    try:
+        parsed_role = Role(role)
+    except ValueError:
+        raise DecodeError(f"unknown actor role {role!r}", "actor") from None
+    if member_state is not None and not isinstance(member_state, str):
+        raise DecodeError("actor.member_state must be a string or null", "actor")
+    return Actor(principal_id, parsed_role, CountryCode(member_state) if member_state else None)
+
+
+def _body(
+    *,
+    event_id: str,
+    type_name: str,
+    schema_version: int,
+    stream_id: str,
+    sequence: int,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    actor: Actor,
+    command_id: str,
+    correlation_id: str,
+    payload: JsonObject,
+    prev_hash: str,
+) -> JsonObject:
+    return {
+        "event_id": event_id,
+        "type": type_name,
+        "schema_version": schema_version,
+        "stream_id": stream_id,
+        "sequence": sequence,
+        "occurred_at": format_instant(occurred_at),
+        "recorded_at": format_instant(recorded_at),
+        "actor": actor_to_json(actor),
+        "command_id": command_id,
+        "correlation_id": correlation_id,
+        "payload": payload,
+        "prev_hash": prev_hash,
+    }
+
+
+def hash_body(body: JsonObject) -> Hash:
+    return Hash(hashlib.sha256(canonical_json(body)).hexdigest())
+
+
+def seal(
+    head: StreamHead,
+    command: CommandEnvelope,
+    events: Sequence[Event],
+    recorded_at: datetime,
+) -> list[tuple[Envelope, bytes]]:
+    """Wrap decided events in envelopes that continue the stream's chain from ``head``.
+
+    Returns each envelope with its canonical bytes, which are what the log stores.
+    """
+    sealed: list[tuple[Envelope, bytes]] = []
+    for position, event in enumerate(events):
+        event_id = derive_event_id(command.command_id, position)
+        sequence = head.sequence + 1
+        body = _body(
+            event_id=event_id,
+            type_name=type(event).__name__,
+            schema_version=event.schema_version,
+            stream_id=command.stream_id,
+            sequence=sequence,
+            occurred_at=command.occurred_at,
+            recorded_at=recorded_at,
+            actor=command.actor,
+            command_id=command.command_id,
+            correlation_id=command.correlation_id,
+            payload=to_json_object(event),
+            prev_hash=head.hash,
+        )
+        digest = hash_body(body)
+        body["hash"] = digest
+        envelope = Envelope(
+            event_id=event_id,
+            type=type(event).__name__,
+            schema_version=event.schema_version,
+            stream_id=command.stream_id,
+            sequence=sequence,
+            occurred_at=command.occurred_at,
+            recorded_at=recorded_at,
+            actor=command.actor,
+            command_id=command.command_id,
+            correlation_id=command.correlation_id,
+            payload=event,
+            prev_hash=head.hash,
+            hash=digest,
+        )
+        sealed.append((envelope, canonical_json(body)))
+        head = envelope.head
+    return sealed
+
+
+def _field(data: JsonObject, key: str) -> JsonValue:
+    if key not in data:
+        raise DecodeError(f"envelope has no '{key}'", key)
+    return data[key]
+
+
+def _str(data: JsonObject, key: str) -> str:
+    value = _field(data, key)
+    if not isinstance(value, str):
+        raise DecodeError(f"envelope field '{key}' must be a string", key)
+    return value
+
+
+def _int(data: JsonObject, key: str) -> int:
+    value = _field(data, key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise DecodeError(f"envelope field '{key}' must be an integer", key)
+    return value
+
+
+def _object(data: JsonObject, key: str) -> JsonObject:
+    value = _field(data, key)
+    if not isinstance(value, dict):
+        raise DecodeError(f"envelope field '{key}' must be an object", key)
+    return value
+
+
+def decode_envelope(
+    raw: bytes | str, upcasters: Mapping[tuple[str, int], Upcaster] = UPCASTERS
+) -> Envelope:
+    """Decode canonical bytes into an envelope whose payload is at the current version."""
+    data = loads_object(raw, "envelope")
+    return envelope_from_json(data, upcasters)
+
+
+def envelope_from_json(
+    data: JsonObject, upcasters: Mapping[tuple[str, int], Upcaster] = UPCASTERS
+) -> Envelope:
+    expected = {
+        "event_id", "type", "schema_version", "stream_id", "sequence", "occurred_at",
+        "recorded_at", "actor", "command_id", "correlation_id", "payload", "prev_hash", "hash",
+    }  # fmt: skip
+    unknown = set(data) - expected
+    if unknown:
+        raise DecodeError(f"unknown envelope field(s): {', '.join(sorted(unknown))}")
+    type_name = _str(data, "type")
+    cls = EVENT_TYPES.get(type_name)
+    if cls is None:
+        raise DecodeError(f"unknown event type '{type_name}'", "type")
+    version = _int(data, "schema_version")
+    current = upcast(type_name, version, _object(data, "payload"), cls.schema_version, upcasters)
+    return Envelope(
+        event_id=EventId(_str(data, "event_id")),
+        type=type_name,
+        schema_version=version,
+        stream_id=StreamId(_str(data, "stream_id")),
+        sequence=_int(data, "sequence"),
+        occurred_at=parse_instant(_str(data, "occurred_at"), "occurred_at"),
+        recorded_at=parse_instant(_str(data, "recorded_at"), "recorded_at"),
+        actor=actor_from_json(_field(data, "actor")),
+        command_id=CommandId(_str(data, "command_id")),
+        correlation_id=_str(data, "correlation_id"),
+        payload=from_json_object(cls, current),
+        prev_hash=Hash(_str(data, "prev_hash")),
+        hash=Hash(_str(data, "hash")),
+    )
+
+
+def stored_hash_of(raw: bytes | str) -> tuple[Hash, Hash]:
+    """Recompute an envelope's hash from its stored bytes: (claimed, recomputed)."""
+    data = loads_object(raw, "envelope")
+    claimed = data.pop("hash", None)
+    if not isinstance(claimed, str):
+        raise DecodeError("envelope has no 'hash'", "hash")
+    return Hash(claimed), hash_body(data)
+
+
+def verify_link(raw: bytes | str, previous: StreamHead) -> Envelope:
+    """Decode ``raw`` and check that it hashes to itself and follows ``previous``."""
+    data = loads_object(raw, "envelope")
+    claimed = data.pop("hash", None)
+    recomputed = hash_body(data)
+    data["hash"] = claimed
+    envelope = envelope_from_json(data)
+    where = f"{envelope.stream_id} #{envelope.sequence} ({envelope.event_id})"
+    if claimed != recomputed:
+        raise ChainBroken(
+            f"{where}: stored hash {envelope.hash[:12]}… but content hashes to {recomputed[:12]}…"
+        )
+    if envelope.sequence != previous.sequence + 1:
+        raise ChainBroken(f"{where}: expected sequence {previous.sequence + 1}")
+    if envelope.prev_hash != previous.hash:
+        raise ChainBroken(f"{where}: prev_hash is not the hash of #{previous.sequence}")
+    return envelope
+
+
+def encode_envelope(envelope: Envelope) -> bytes:
+    """Canonical bytes of an envelope built by this code (payload at its own version)."""
+    body = _body(
+        event_id=envelope.event_id,
+        type_name=envelope.type,
+        schema_version=envelope.schema_version,
+        stream_id=envelope.stream_id,
+        sequence=envelope.sequence,
+        occurred_at=envelope.occurred_at,
+        recorded_at=envelope.recorded_at,
+        actor=envelope.actor,
+        command_id=envelope.command_id,
+        correlation_id=envelope.correlation_id,
+        payload=to_json_object(envelope.payload),
+        prev_hash=envelope.prev_hash,
+    )
+    body["hash"] = envelope.hash
+    return canonical_json(body)

@@ -1,0 +1,1 @@
+"""The runnable processes and their wiring: api, worker, embedded broker, command line."""

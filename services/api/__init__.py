@@ -1,0 +1,1 @@
+"""The API: GraphQL over HTTP on Starlette, health and readiness."""

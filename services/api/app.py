@@ -1,0 +1,86 @@
+"""The Starlette application: routes, lifespan, and where errors become responses."""
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Final
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from accountability.events.policy import DEFAULT_POLICY
+from accountability.graphql.schema import build_schema
+from accountability.services import db
+from accountability.services.settings import Settings
+
+from .bus import CommandBus
+from .endpoint import GraphQLEndpoint, error_response
+from .submit import CommandService, SqlReader
+
+log = logging.getLogger(__name__)
+
+STATIC: Final = Path(__file__).with_name("static") / "graphiql"
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The API application; it connects to the database and the broker when it starts."""
+    engine = db.create(settings.database_url, writer=False)
+    bus = CommandBus(settings)
+    service = CommandService(bus, engine, settings)
+    graphql = GraphQLEndpoint(
+        schema=build_schema(),
+        engine=engine,
+        reader=SqlReader(engine),
+        submitter=service,
+        policy=DEFAULT_POLICY,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        bus.start()
+        log.info("API ready: GraphQL at http://%s:%d/graphql", settings.api_host, settings.api_port)
+        try:
+            yield
+        finally:
+            bus.stop()
+            engine.dispose()
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        problems = []
+        try:
+            db.ping(engine)
+        except Exception as exc:
+            problems.append(f"database: {type(exc).__name__}")
+        if not bus.listening:
+            problems.append("broker: not reading command results")
+        if problems:
+            return JSONResponse({"status": "unavailable", "problems": problems}, 503)
+        return JSONResponse({"status": "ready"})
+
+    async def root(_request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    async def http_error(_request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
+        return error_response(status, str(detail), f"HTTP_{status}")
+
+    return Starlette(
+        routes=[
+            Route("/", root),
+            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Mount("/static/graphiql", StaticFiles(directory=STATIC), name="graphiql"),
+        ],
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error, 500: http_error},
+    )

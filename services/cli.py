@@ -1,0 +1,215 @@
+"""The ``accountability`` command and its subcommands."""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from accountability.events.vocabulary import Role
+
+from .settings import Settings, SettingsError
+
+log = logging.getLogger("accountability")
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from .supervisor import run_embedded
+
+    return run_embedded(settings, demo=args.demo, open_browser=args.open)
+
+
+def _cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
+    from .supervisor import run_broker_only
+
+    return run_broker_only(settings)
+
+
+def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from .worker.main import run_worker
+
+    run_worker(settings)
+    return 0
+
+
+def _cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+    return 0
+
+
+def _cmd_topics(settings: Settings, args: argparse.Namespace) -> int:
+    from .kafka import ensure_topics
+
+    ensure_topics(settings)
+    print(f"topics ready at {settings.kafka_bootstrap_servers}")
+    return 0
+
+
+def _cmd_credentials(settings: Settings, args: argparse.Namespace) -> int:
+    from . import credentials, db
+
+    engine = db.create(settings.database_url)
+    db.create_schema(engine)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        if args.action == "create":
+            role = Role(args.role)
+            principal_id = args.principal_id or (
+                f"{role.value}-{args.country}" if args.country else f"{role.value}-{args.name}"
+            ).lower().replace(" ", "-")
+            principal = credentials.ensure_principal(
+                conn,
+                principal_id=principal_id,
+                name=args.name,
+                role=role,
+                member_state=args.country,
+                now=now,
+            )
+            valid_for = timedelta(days=args.expires_in_days) if args.expires_in_days else None
+            issued = credentials.issue(conn, principal, args.label or args.name, now, valid_for)
+            print(
+                f"principal:  {principal.principal_id} ({principal.role.value}"
+                f"{' of ' + principal.member_state if principal.member_state else ''})"
+            )
+            print(
+                f"credential: {issued.credential_id}"
+                f"{' expires ' + issued.expires_at.isoformat() if issued.expires_at else ''}"
+            )
+            print(f"token:      {issued.token}")
+            print("Keep the token secret: it is shown once and stored only as a hash.")
+        elif args.action == "list":
+            for info in credentials.list_credentials(conn):
+                state = (
+                    "revoked"
+                    if info.revoked_at
+                    else ("expired" if info.expires_at and info.expires_at <= now else "active")
+                )
+                print(
+                    f"{info.credential_id}  {state:8}  {info.principal.principal_id:24} "
+                    f"{info.principal.role.value:13} {info.principal.member_state or '-':4} "
+                    f"{info.label}"
+                )
+        elif args.action == "revoke":
+            if not credentials.revoke(conn, args.credential_id, now):
+                print(f"no active credential '{args.credential_id}'", file=sys.stderr)
+                return 1
+            print(f"revoked {args.credential_id}")
+    return 0
+
+
+def _cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    from .rebuild import rebuild_all
+
+    report = rebuild_all(settings)
+    print(
+        f"rebuilt {report.events} events in {report.seconds:.1f}s "
+        f"({report.events_per_second:,.0f} events/s)"
+    )
+    return 0
+
+
+def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from .demo import load_demo_into_running_stack
+
+    return load_demo_into_running_stack(settings)
+
+
+def _cmd_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from .schemas import check_or_write
+
+    return check_or_write(write=args.write)
+
+
+def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    return run_bench(settings, events=args.events, output=args.output)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="accountability",
+        description="Event-sourced accountability tracker for SEA allegations (UN personnel).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="start broker, worker and API on SQLite (embedded default)")
+    run.add_argument("--demo", action="store_true", help="load the demo dataset once started")
+    run.add_argument("--open", action="store_true", help="open GraphiQL in a browser")
+    run.set_defaults(handler=_cmd_run)
+
+    sub.add_parser("broker", help="run only the embedded broker, restoring its log").set_defaults(
+        handler=_cmd_broker
+    )
+    sub.add_parser("worker", help="run the decider and projectors (Faust)").set_defaults(
+        handler=_cmd_worker
+    )
+    sub.add_parser("api", help="run the GraphQL API").set_defaults(handler=_cmd_api)
+    topics = sub.add_parser("topics", help="create the topics with their properties")
+    topics.set_defaults(handler=_cmd_topics)
+
+    creds = sub.add_parser("credentials", help="create, list or revoke bearer credentials")
+    creds_sub = creds.add_subparsers(dest="action", required=True)
+    create = creds_sub.add_parser("create", help="create a principal's credential")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--name", required=True, help="who holds it, e.g. 'Conduct officer'")
+    create.add_argument("--country", help="ISO 3166-1 alpha-3, for the member_state role")
+    create.add_argument("--principal-id", help="defaults to <role>-<country or name>")
+    create.add_argument("--label", help="what the credential is for")
+    create.add_argument("--expires-in-days", type=int, help="default: never expires")
+    creds_sub.add_parser("list", help="list credentials (never their secrets)")
+    revoke = creds_sub.add_parser("revoke", help="revoke a credential at once")
+    revoke.add_argument("credential_id")
+    creds.set_defaults(handler=_cmd_credentials)
+
+    sub.add_parser("rebuild", help="rebuild every read model from offset 0").set_defaults(
+        handler=_cmd_rebuild
+    )
+    sub.add_parser("demo", help="load the demo dataset into a running stack").set_defaults(
+        handler=_cmd_demo
+    )
+    schema = sub.add_parser("schema", help="check (or --write) schema.graphql and JSON Schemas")
+    schema.add_argument("--write", action="store_true")
+    schema.set_defaults(handler=_cmd_schema)
+
+    bench = sub.add_parser("bench", help="run the benchmarks and write docs/benchmarks.md")
+    bench.add_argument("--events", type=int, default=200_000)
+    bench.add_argument("--output", default="docs/benchmarks.md")
+    bench.set_defaults(handler=_cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"accountability: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings)
+    try:
+        return int(args.handler(settings, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Database engines: SQLite for the embedded default, PostgreSQL in production.
+
+Both go through the same SQLAlchemy Core code; only the connection set-up differs.
+"""
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+
+from accountability.projections import all_projections
+from accountability.projections.sql import metadata as read_models
+
+from .settings import Secret
+from .store import metadata as store
+
+
+def create(url: Secret | str, *, writer: bool = True, **options: Any) -> Engine:
+    """An engine for ``url``.
+
+    On SQLite every transaction begins explicitly, and a writer's begins IMMEDIATE: a
+    deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
+    another process committed in between, whereas IMMEDIATE waits its turn.
+    """
+    raw = url.reveal() if isinstance(url, Secret) else url
+    if raw.startswith("postgresql://"):
+        raw = "postgresql+psycopg://" + raw.removeprefix("postgresql://")
+    if raw.startswith("sqlite"):
+        engine = create_engine(raw, connect_args={"timeout": 30}, **options)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        return engine
+    options.setdefault("pool_pre_ping", True)
+    options.setdefault("pool_size", 10)
+    return create_engine(raw, **options)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN instead of the driver's implicit one.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table that is missing (store and read models). Idempotent."""
+    all_projections()  # the read models' modules define their tables
+    for meta in (store, read_models):
+        meta.create_all(engine)
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

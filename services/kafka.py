@@ -1,0 +1,101 @@
+"""Kafka plumbing shared by the processes: admin, topic creation, reading a partition."""
+
+import asyncio
+import logging
+import time
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from .settings import Settings
+from .topics import topic_specs
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(Exception):
+    """The Kafka cluster did not answer in time."""
+
+
+def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
+    """Create the product's topics with their properties; existing ones are left alone."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                client_id="accountability-admin",
+                request_timeout_ms=10_000,
+            )
+            break
+        except KafkaError as exc:
+            if time.monotonic() > deadline:
+                raise BrokerUnavailable(
+                    f"no Kafka broker answers at {settings.kafka_bootstrap_servers}: {exc}"
+                ) from exc
+            time.sleep(0.5)
+    try:
+        existing = set(admin.list_topics())
+        for spec in topic_specs(settings):
+            if spec.name in existing:
+                continue
+            try:
+                admin.create_topics(
+                    [NewTopic(spec.name, spec.partitions, spec.replication_factor,
+                              topic_configs=spec.config)]
+                )  # fmt: skip
+                log.info("created topic %s (%d partitions)", spec.name, spec.partitions)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+
+
+async def read_partition(
+    bootstrap: str,
+    topic: str,
+    partition: int,
+    start: int,
+    *,
+    timeout: float = 30.0,
+    max_records: int | None = None,
+) -> list[tuple[int, bytes]]:
+    """Read ``topic``/``partition`` from ``start`` to its end, as (offset, value) pairs.
+
+    The end is the high watermark reported in fetch responses; the embedded broker
+    answers ListOffsets(latest) wrongly (BROKER.md), so ``end_offsets`` is not used.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_bytes=16 * 1024 * 1024,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_wait_ms=50,
+    )
+    tp = TopicPartition(topic, partition)
+    records: list[tuple[int, bytes]] = []
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            batch = await consumer.getmany(tp, timeout_ms=200, max_records=10_000)
+            for message in batch.get(tp, []):
+                if message.value is not None:
+                    records.append((message.offset, message.value))
+            highwater = consumer.highwater(tp)
+            if highwater is not None and await consumer.position(tp) >= highwater:
+                return records
+            if max_records is not None and len(records) >= max_records:
+                return records
+            if asyncio.get_running_loop().time() > deadline:
+                raise BrokerUnavailable(
+                    f"reading {topic}[{partition}] from {start} did not reach its end "
+                    f"within {timeout:.0f}s"
+                )
+    finally:
+        await consumer.stop()

@@ -1,0 +1,1 @@
+"""The worker: the decider and the projectors, as Faust agents."""
