@@ -247,6 +247,17 @@ def envelope_from_json(
     )
 
 
+def decode_and_hash(
+    raw: bytes | str, upcasters: Mapping[tuple[str, int], Upcaster] = UPCASTERS
+) -> tuple[Envelope, Hash]:
+    """Decode ``raw`` and recompute its hash from the same parse: (envelope, recomputed)."""
+    data = loads_object(raw, "envelope")
+    claimed = data.pop("hash", None)
+    recomputed = hash_body(data)
+    data["hash"] = claimed
+    return envelope_from_json(data, upcasters), recomputed
+
+
 def stored_hash_of(raw: bytes | str) -> tuple[Hash, Hash]:
     """Recompute an envelope's hash from its stored bytes: (claimed, recomputed)."""
     data = loads_object(raw, "envelope")

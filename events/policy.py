@@ -49,6 +49,18 @@ def add_days(start: datetime, days: int, count: DayCount) -> datetime:
     return current
 
 
+def count_working_days(start: datetime, end: datetime) -> int:
+    """Whole days from ``start`` to ``end`` that land on Monday to Friday (as ``add_days``)."""
+    if end <= start:
+        return 0
+    whole = (end - start).days
+    count = whole // 7 * 5
+    for k in range(whole - whole % 7 + 1, whole + 1):
+        if (start + timedelta(days=k)).weekday() < 5:
+            count += 1
+    return count
+
+
 def assess(due: datetime, done_at: datetime | None, now: datetime) -> DeadlineStatus:
     """Met, missed or running, judged at ``now`` (a query's ``asOf`` or the present)."""
     if done_at is not None and done_at <= now:

@@ -8,7 +8,6 @@ policy and any instant.
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Final
 
 from sqlalchemy import (
@@ -37,7 +36,7 @@ from accountability.events.catalogue import (
     VoluntaryCompactSigned,
 )
 from accountability.events.commands import CASE_STREAM_PREFIX, STATE_STREAM_PREFIX
-from accountability.events.policy import DayCount, add_days
+from accountability.events.policy import count_working_days
 from accountability.events.vocabulary import ProsecutionOutcome
 
 from .rowset import Row, RowSet, add_to_list
@@ -91,16 +90,6 @@ state_commitments = Table(
     Column("compact_signed_at", UTCDateTime),
     Column("last_sequence", Integer, nullable=False),
 )
-
-
-def working_days_between(start: datetime, end: datetime) -> int:
-    """Whole working days (Monday to Friday) from ``start`` to ``end``."""
-    if end <= start:
-        return 0
-    days = 0
-    while add_days(start, days + 1, DayCount.WORKING) <= end:
-        days += 1
-    return days
 
 
 class CountryRecordProjection:
@@ -178,7 +167,7 @@ class CountryRecordProjection:
                             else "declined",
                             replied_at=at,
                             reply_days=(at - notified_at).total_seconds() / 86400,
-                            reply_working_days=working_days_between(notified_at, at),
+                            reply_working_days=count_working_days(notified_at, at),
                         )
                         rows.touch(replying)
                 case NationalInvestigationOfficerAppointed() as e:

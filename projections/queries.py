@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, and_, case, func, or_, select
 from sqlalchemy.sql import ColumnElement
 
+from accountability.events.codec import parse_instant
 from accountability.events.countries import COUNTRIES
 from accountability.events.policy import DayCount, DeadlinePolicy, DeadlineStatus, assess
 
@@ -268,28 +269,31 @@ def audit_trail(
             raise CursorError(f"malformed cursor '{after}'")
         query = query.where(audit_log.c.sequence > sequence)
     rows = conn.execute(query.order_by(audit_log.c.sequence).limit(first + 1)).mappings().all()
-    items = [
-        AuditEntry(
-            event_id=r["event_id"],
-            stream_id=r["stream_id"],
-            sequence=r["sequence"],
-            type=r["type"],
-            occurred_at=r["occurred_at"],
-            recorded_at=r["recorded_at"],
-            actor_id=r["actor_id"],
-            actor_role=r["actor_role"],
-            actor_member_state=r["actor_member_state"],
-            command_id=r["command_id"],
-            prev_hash=r["prev_hash"],
-            hash=r["hash"],
-            chain_valid=r["chain_valid"],
-            chain_error=r["chain_error"],
-            envelope=r["envelope"],
-            cursor=encode_cursor(r["sequence"]),
-        )
-        for r in rows[:first]
-    ]
+    items = [_audit_entry(r) for r in rows[:first]]
     return Page(items, len(rows) > first, items[-1].cursor if items else None)
+
+
+def _audit_entry(row: Any) -> AuditEntry:
+    stored = json.loads(row["envelope"])
+    actor = stored["actor"]
+    return AuditEntry(
+        event_id=row["event_id"],
+        stream_id=row["stream_id"],
+        sequence=row["sequence"],
+        type=row["type"],
+        occurred_at=parse_instant(stored["occurred_at"]),
+        recorded_at=row["recorded_at"],
+        actor_id=actor["principal_id"],
+        actor_role=actor["role"],
+        actor_member_state=actor["member_state"],
+        command_id=stored["command_id"],
+        prev_hash=stored["prev_hash"],
+        hash=stored["hash"],
+        chain_valid=row["chain_valid"],
+        chain_error=row["chain_error"],
+        envelope=row["envelope"],
+        cursor=encode_cursor(row["sequence"]),
+    )
 
 
 # --- country follow-up record -------------------------------------------------------
@@ -373,7 +377,12 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def _aggregates(policy: DeadlinePolicy) -> list[ColumnElement[Any]]:
     cc, f = country_cases.c, country_case_facts.c
     elapsed = cc.reply_working_days if policy.day_count is DayCount.WORKING else cc.reply_days
-    substantiated = or_(cc.national_finding == "substantiated", f.un_finding == "substantiated")
+    # coalesce: a NULL finding must count as "not substantiated", not as unknown, or
+    # ``~substantiated`` would drop every case with one side's finding missing.
+    substantiated = or_(
+        func.coalesce(cc.national_finding, "") == "substantiated",
+        func.coalesce(f.un_finding, "") == "substantiated",
+    )
     concluded = or_(
         cc.national_investigation_concluded_at.is_not(None),
         f.un_investigation_concluded_at.is_not(None),
@@ -388,7 +397,7 @@ def _aggregates(policy: DeadlinePolicy) -> list[ColumnElement[Any]]:
             "replies_on_time"
         ),
         _count(and_(cc.replied_at.is_not(None), elapsed > policy.reply_days)).label("replies_late"),
-        _count(cc.reply == "declined").label("declined_to_investigate"),
+        _count(func.coalesce(cc.reply, "") == "declined").label("declined_to_investigate"),
         func.count(cc.nio_appointed_at).label("investigator_appointed"),
         func.count(cc.national_investigation_opened_at).label("investigations_by_state"),
         func.count(f.un_investigation_opened_at).label("investigations_by_un"),

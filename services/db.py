@@ -46,11 +46,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
+_SCHEMA_LOCK = 7_414_220_001
+"""PostgreSQL advisory lock key: workers started together create the tables one at a time."""
+
+
 def create_schema(engine: Engine) -> None:
     """Create every table that is missing (store and read models). Idempotent."""
     all_projections()  # the read models' modules define their tables
-    for meta in (store, read_models):
-        meta.create_all(engine)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+        for meta in (store, read_models):
+            meta.create_all(conn)
 
 
 def ping(engine: Engine) -> None:

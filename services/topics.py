@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from typing import Final
 
+from kafka.partitioner.default import murmur2
+
 from .settings import Settings
 
 COMMANDS: Final = "accountability.commands"
@@ -63,3 +65,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             },
         ),
     ]
+
+
+def partition_for(stream_id: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner picks for a stream's key (murmur2)."""
+    return (murmur2(stream_id.encode()) & 0x7FFFFFFF) % partitions
