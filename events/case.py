@@ -96,9 +96,20 @@ class CaseState:
         """A case involves a Member State when one of the alleged perpetrators is its national."""
         return member_state in self.nationalities
 
-    @property
-    def substantiated(self) -> bool:
-        return any(i.finding is Finding.SUBSTANTIATED for i in self.investigations.values())
+    def substantiated_for(self, member_state: CountryCode) -> datetime | None:
+        """When a finding bearing on ``member_state``'s nationals was first substantiated.
+
+        A UN (OIOS) finding bears on every national in the case; a national
+        investigation only on the nationals of the state that ran it.
+        """
+        instants = [
+            i.concluded_at
+            for i in self.investigations.values()
+            if i.finding is Finding.SUBSTANTIATED
+            and i.concluded_at is not None
+            and i.member_state in (None, member_state)
+        ]
+        return min(instants, default=None)
 
 
 def evolve_case(state: CaseState, envelope: Envelope) -> CaseState:

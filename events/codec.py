@@ -8,6 +8,7 @@ so the same value always encodes to the same bytes.
 
 import dataclasses
 import json
+import re
 import types
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -19,7 +20,7 @@ from .types import JsonObject, JsonValue
 
 T = TypeVar("T")
 
-_INSTANT_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def canonical_json(value: JsonValue) -> bytes:
@@ -31,7 +32,8 @@ def canonical_json(value: JsonValue) -> bytes:
 def format_instant(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value.isoformat()} has no time zone")
-    return value.astimezone(UTC).strftime(_INSTANT_FORMAT)
+    # isoformat pads the year to four digits; strftime("%Y") does not below 1000.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_instant(text: str, field: str | None = None) -> datetime:
@@ -42,7 +44,12 @@ def parse_instant(text: str, field: str | None = None) -> datetime:
         raise DecodeError(f"'{text}' is not an ISO 8601 instant", field) from None
     if value.tzinfo is None:
         raise DecodeError(f"instant '{text}' has no time zone offset", field)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise DecodeError(
+            f"instant '{text}' is outside the years 1 to 9999 in UTC", field
+        ) from None
 
 
 def parse_date(text: str, field: str | None = None) -> date:
@@ -211,12 +218,26 @@ def from_json_object(cls: type[T], data: Mapping[str, JsonValue]) -> T:
 
 
 def loads_object(raw: bytes | str, what: str) -> JsonObject:
+    """Parse a JSON object that can be written back canonically; anything else is refused."""
+    if isinstance(raw, str):
+        try:
+            raw = raw.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DecodeError(f"{what} contains an unpaired UTF-16 surrogate") from None
     try:
         value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, or too many digits
         raise DecodeError(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise DecodeError(f"{what} is nested too deeply") from None
     if not isinstance(value, dict):
         raise DecodeError(f"{what} must be a JSON object")
+    if _SURROGATE_ESCAPE.search(raw):
+        # A lone \ud800 parses into a string that cannot be encoded as UTF-8 again.
+        try:
+            canonical_json(value)
+        except UnicodeEncodeError:
+            raise DecodeError(f"{what} contains an unpaired UTF-16 surrogate") from None
     return value
 
 

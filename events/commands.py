@@ -6,7 +6,7 @@ When it happened in the world and who asks travel beside it in the
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import ClassVar
 
 from .types import CaseId, CommandId, CountryCode, StreamId
@@ -200,6 +200,15 @@ class CommandEnvelope:
     issued_at: datetime
     occurred_at: datetime
     command: Command
+
+    def __post_init__(self) -> None:
+        # Every instant of the domain is UTC, so that dates and weekdays taken from it
+        # do not depend on the offset a client happened to send.
+        for name in ("issued_at", "occurred_at"):
+            value: datetime = getattr(self, name)
+            if value.tzinfo is None:
+                raise ValueError(f"{name} {value.isoformat()} has no time zone")
+            object.__setattr__(self, name, value.astimezone(UTC))
 
     @property
     def stream_id(self) -> StreamId:

@@ -9,7 +9,7 @@ here and nowhere else.
 from collections.abc import Iterable
 from datetime import datetime
 
-from .case import CaseState, evolve_case
+from .case import CaseState, FollowUp, evolve_case
 from .catalogue import (
     AllegationReported,
     AllegedPerpetratorIdentified,
@@ -139,8 +139,9 @@ def _decide_on_case(state: CaseState, envelope: CommandEnvelope) -> list[Event]:
         case IdentifyAllegedPerpetrator():
             ensure_role(actor, OFFICER, "identifying an alleged perpetrator")
             nationality = ensure_known_country(command.nationality, "nationality")
-            pid = command.perpetrator_id or next_identifier("P", state.perpetrators.keys())
-            ensure_identifier(pid, "perpetrator_id")
+            pid = _identifier(
+                command.perpetrator_id, "P", state.perpetrators.keys(), "perpetrator_id"
+            )
             if pid in state.perpetrators:
                 raise Rejection(
                     Rule.DUPLICATE_PERPETRATOR, f"perpetrator '{pid}' is already recorded",
@@ -149,8 +150,7 @@ def _decide_on_case(state: CaseState, envelope: CommandEnvelope) -> list[Event]:
             return [AllegedPerpetratorIdentified(pid, command.category, nationality, command.sex)]
         case RecordVictim():
             ensure_role(actor, OFFICER, "recording a victim")
-            vid = command.victim_id or next_identifier("V", state.victims.keys())
-            ensure_identifier(vid, "victim_id")
+            vid = _identifier(command.victim_id, "V", state.victims.keys(), "victim_id")
             if vid in state.victims:
                 raise Rejection(
                     Rule.DUPLICATE_VICTIM, f"victim '{vid}' is already recorded", "victim_id"
@@ -178,6 +178,7 @@ def _decide_on_case(state: CaseState, envelope: CommandEnvelope) -> list[Event]:
             ensure_not_before(at, follow_up.notified_at, f"{ms} was notified")
             if isinstance(command, ReplyIntentToInvestigate):
                 return [MemberStateRepliedIntentToInvestigate(ms)]
+            _ensure_not_investigating(state, follow_up)
             return [MemberStateDeclinedToInvestigate(ms)]
         case AppointNationalInvestigationOfficer():
             ensure_role(actor, OFFICER_OR_STATE, "appointing a National Investigation Officer")
@@ -220,14 +221,34 @@ def _decide_on_case(state: CaseState, envelope: CommandEnvelope) -> list[Event]:
                 )
             ]
         case ImposeSanction():
-            return [_impose_sanction(state, command, actor)]
+            return [_impose_sanction(state, command, actor, at)]
         case ConcludeProsecution():
-            return [_conclude_prosecution(state, command, actor)]
+            return [_conclude_prosecution(state, command, actor, at)]
         case CloseCase():
             ensure_role(actor, OFFICER, "closing a case")
             return [CaseClosed(command.reason)]
         case _:
             raise Rejection(Rule.INVALID_VALUE, f"{envelope.type} is not a command on a case")
+
+
+def _ensure_not_investigating(state: CaseState, follow_up: FollowUp) -> None:
+    """A state that appointed an investigator or opened an investigation cannot decline."""
+    ms = follow_up.member_state
+    if follow_up.nio_appointed_at is not None or any(
+        i.member_state == ms for i in state.investigations.values()
+    ):
+        raise Rejection(
+            Rule.ALREADY_INVESTIGATING,
+            f"{ms} already appointed an investigator or opened an investigation",
+            "member_state",
+        )
+
+
+def _identifier(given: str | None, prefix: str, taken: Iterable[str], field: str) -> str:
+    """The id a command names, or the next free one when it names none (not when empty)."""
+    if given is None:
+        return next_identifier(prefix, set(taken))
+    return ensure_identifier(given, field)
 
 
 def _report(state: CaseState, command: ReportAllegation, envelope: CommandEnvelope) -> list[Event]:
@@ -256,22 +277,25 @@ def _open_investigation(
     state: CaseState, command: OpenInvestigation, envelope: CommandEnvelope
 ) -> InvestigationOpened:
     actor, at = envelope.actor, envelope.occurred_at
-    iid = command.investigation_id or next_identifier("I", state.investigations.keys())
-    ensure_identifier(iid, "investigation_id")
+    if command.entity is InvestigatingEntity.OIOS:
+        ensure_role(actor, OFFICER, "opening a UN investigation")
+    else:
+        ensure_role(actor, OFFICER_OR_STATE, "opening a national investigation")
+    iid = _identifier(
+        command.investigation_id, "I", state.investigations.keys(), "investigation_id"
+    )
     if iid in state.investigations:
         raise Rejection(
             Rule.DUPLICATE_INVESTIGATION, f"investigation '{iid}' already exists",
             "investigation_id",
         )  # fmt: skip
     if command.entity is InvestigatingEntity.OIOS:
-        ensure_role(actor, OFFICER, "opening a UN investigation")
         if command.member_state is not None:
             raise Rejection(
                 Rule.INVALID_VALUE, "a UN (OIOS) investigation names no member_state",
                 "member_state",
             )  # fmt: skip
         return InvestigationOpened(iid, command.entity, None, command.urgent)
-    ensure_role(actor, OFFICER_OR_STATE, "opening a national investigation")
     if command.member_state is None:
         raise Rejection(
             Rule.INVALID_VALUE,
@@ -290,6 +314,7 @@ def _conclude_investigation(
     state: CaseState, command: ConcludeInvestigation, envelope: CommandEnvelope
 ) -> InvestigationConcluded:
     actor, at = envelope.actor, envelope.occurred_at
+    ensure_role(actor, OFFICER_OR_STATE, "concluding an investigation")
     investigation = ensure_investigation(state, command.investigation_id)
     if investigation.entity is InvestigatingEntity.OIOS:
         ensure_role(actor, OFFICER, "concluding a UN investigation")
@@ -314,7 +339,9 @@ def _conclude_investigation(
     )
 
 
-def _impose_sanction(state: CaseState, command: ImposeSanction, actor: Actor) -> SanctionImposed:
+def _impose_sanction(
+    state: CaseState, command: ImposeSanction, actor: Actor, at: datetime
+) -> SanctionImposed:
     ensure_role(actor, OFFICER_OR_STATE, "recording a sanction")
     perpetrator = ensure_perpetrator(state, command.perpetrator_id)
     ensure_own_state(actor, perpetrator.nationality, "perpetrator_id")
@@ -324,11 +351,18 @@ def _impose_sanction(state: CaseState, command: ImposeSanction, actor: Actor) ->
             "a Member State records only the sanctions it imposed itself",
             "imposed_by",
         )
-    ensure_substantiated(state, "a sanction")
+    ensure_substantiated(state, perpetrator, at, "a sanction")
     ensure_positive(command.months, "months")
     if command.kind in _NEEDS_MONTHS and command.months is None:
         raise Rejection(
             Rule.MONTHS_REQUIRED, f"a sanction of {command.kind.value} needs its months", "months"
+        )
+    if command.kind not in _NEEDS_MONTHS and command.months is not None:
+        raise Rejection(
+            Rule.MONTHS_NOT_APPLICABLE,
+            f"a sanction of {command.kind.value} has no months; only "
+            f"{' and '.join(sorted(k.value for k in _NEEDS_MONTHS))} do",
+            "months",
         )
     return SanctionImposed(
         perpetrator.perpetrator_id,
@@ -340,12 +374,12 @@ def _impose_sanction(state: CaseState, command: ImposeSanction, actor: Actor) ->
 
 
 def _conclude_prosecution(
-    state: CaseState, command: ConcludeProsecution, actor: Actor
+    state: CaseState, command: ConcludeProsecution, actor: Actor, at: datetime
 ) -> ProsecutionConcluded:
     ensure_role(actor, OFFICER_OR_STATE, "recording a prosecution outcome")
     perpetrator = ensure_perpetrator(state, command.perpetrator_id)
     ensure_own_state(actor, perpetrator.nationality, "perpetrator_id")
-    ensure_substantiated(state, "a prosecution outcome")
+    ensure_substantiated(state, perpetrator, at, "a prosecution outcome")
     if perpetrator.perpetrator_id in state.prosecuted:
         raise Rejection(
             Rule.ALREADY_PROSECUTED,

@@ -267,18 +267,27 @@ def stored_hash_of(raw: bytes | str) -> tuple[Hash, Hash]:
     return Hash(claimed), hash_body(data)
 
 
-def verify_link(raw: bytes | str, previous: StreamHead) -> Envelope:
-    """Decode ``raw`` and check that it hashes to itself and follows ``previous``."""
+def verify_link(raw: bytes | str, previous: StreamHead, stream_id: str | None = None) -> Envelope:
+    """Decode ``raw`` and check that it hashes to itself and follows ``previous``.
+
+    The hash covers the canonical encoding of the envelope's values, so the check
+    holds for any byte-level formatting of the same values. ``stream_id``, when
+    given, is the stream the event is expected in.
+    """
     data = loads_object(raw, "envelope")
+    where = f"{data.get('stream_id')} #{data.get('sequence')} ({data.get('event_id')})"
     claimed = data.pop("hash", None)
     recomputed = hash_body(data)
-    data["hash"] = claimed
-    envelope = envelope_from_json(data)
-    where = f"{envelope.stream_id} #{envelope.sequence} ({envelope.event_id})"
     if claimed != recomputed:
-        raise ChainBroken(
-            f"{where}: stored hash {envelope.hash[:12]}… but content hashes to {recomputed[:12]}…"
-        )
+        raise ChainBroken(f"{where}: stored hash {str(claimed)[:12]}… but content hashes to "
+                          f"{recomputed[:12]}…")  # fmt: skip
+    data["hash"] = claimed
+    try:
+        envelope = envelope_from_json(data)
+    except DecodeError as exc:
+        raise ChainBroken(f"{where}: {exc}") from exc
+    if stream_id is not None and envelope.stream_id != stream_id:
+        raise ChainBroken(f"{where}: expected in stream {stream_id}")
     if envelope.sequence != previous.sequence + 1:
         raise ChainBroken(f"{where}: expected sequence {previous.sequence + 1}")
     if envelope.prev_hash != previous.hash:

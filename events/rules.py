@@ -32,6 +32,7 @@ class Rule(StrEnum):
     NOT_NOTIFIED = "NOT_NOTIFIED"
     ALREADY_REPLIED = "ALREADY_REPLIED"
     DECLINED_TO_INVESTIGATE = "DECLINED_TO_INVESTIGATE"
+    ALREADY_INVESTIGATING = "ALREADY_INVESTIGATING"
     ALREADY_APPOINTED = "ALREADY_APPOINTED"
     DUPLICATE_PERPETRATOR = "DUPLICATE_PERPETRATOR"
     DUPLICATE_VICTIM = "DUPLICATE_VICTIM"
@@ -41,10 +42,10 @@ class Rule(StrEnum):
     DUPLICATE_INVESTIGATION = "DUPLICATE_INVESTIGATION"
     UNKNOWN_INVESTIGATION = "UNKNOWN_INVESTIGATION"
     INVESTIGATION_ALREADY_CONCLUDED = "INVESTIGATION_ALREADY_CONCLUDED"
-    INVESTIGATION_NOT_NATIONAL = "INVESTIGATION_NOT_NATIONAL"
     NOT_SUBSTANTIATED = "NOT_SUBSTANTIATED"
     ALREADY_PROSECUTED = "ALREADY_PROSECUTED"
     MONTHS_REQUIRED = "MONTHS_REQUIRED"
+    MONTHS_NOT_APPLICABLE = "MONTHS_NOT_APPLICABLE"
     SENTENCE_WITHOUT_CONVICTION = "SENTENCE_WITHOUT_CONVICTION"
     ALREADY_SIGNED = "ALREADY_SIGNED"
     FORBIDDEN_ROLE = "FORBIDDEN_ROLE"
@@ -122,14 +123,13 @@ def ensure_own_state(actor: Actor, member_state: CountryCode | None, field: str)
 
 def ensure_case_in_scope(actor: Actor, state: CaseState) -> None:
     """A Member State acts only on cases that involve its own nationals."""
-    if (
-        actor.role is Role.MEMBER_STATE
-        and actor.member_state is not None
-        and not state.involves(actor.member_state)
+    if actor.role is Role.MEMBER_STATE and (
+        actor.member_state is None or not state.involves(actor.member_state)
     ):
         raise Rejection(
             Rule.FORBIDDEN_MEMBER_STATE,
-            f"case {state.case_id} involves no national of {actor.member_state}",
+            f"case {state.case_id} involves no national of "
+            f"{actor.member_state or 'this principal'}",
             "case_id",
         )
 
@@ -200,18 +200,24 @@ def ensure_investigation(state: CaseState, investigation_id: str) -> Investigati
     return investigation
 
 
-def ensure_substantiated(state: CaseState, action: str) -> None:
-    if not state.substantiated:
+def ensure_substantiated(
+    state: CaseState, perpetrator: Perpetrator, at: datetime, action: str
+) -> None:
+    """An outcome follows a substantiated finding that bears on the perpetrator's state."""
+    found_at = state.substantiated_for(perpetrator.nationality)
+    if found_at is None:
         raise Rejection(
             Rule.NOT_SUBSTANTIATED,
-            f"{action} needs a substantiated finding in case {state.case_id}",
+            f"{action} needs a substantiated finding in case {state.case_id} by the UN or by "
+            f"{perpetrator.nationality}",
             "case_id",
         )
+    ensure_not_before(at, found_at, "the substantiated finding")
 
 
 def next_identifier(prefix: str, taken: Collection[str]) -> str:
     """The first free ``<prefix><n>``: P1, P2, … for perpetrators, V1, … for victims."""
-    n = len(taken) + 1
+    n = 1
     while f"{prefix}{n}" in taken:
         n += 1
     return f"{prefix}{n}"

@@ -148,7 +148,8 @@ class _Stream:
 def _weighted(
     rng: random.Random, choices: tuple[tuple[PersonnelCategory, int], ...]
 ) -> PersonnelCategory:
-    values, weights = zip(*choices, strict=True)
+    values = [value for value, _ in choices]
+    weights = [weight for _, weight in choices]
     return rng.choices(values, weights)[0]
 
 

@@ -69,4 +69,5 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
 
 def partition_for(stream_id: str, partitions: int) -> int:
     """The partition Kafka's default partitioner picks for a stream's key (murmur2)."""
-    return (murmur2(stream_id.encode()) & 0x7FFFFFFF) % partitions
+    digest: int = murmur2(stream_id.encode())
+    return (digest & 0x7FFFFFFF) % partitions

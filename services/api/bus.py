@@ -125,6 +125,7 @@ class CommandBus:
                     # (BROKER.md); commands are idempotent by their id instead.
                     enable_idempotence=False,
                     max_block_ms=ms,
+                    bootstrap_timeout_ms=ms,
                     request_timeout_ms=ms,
                     delivery_timeout_ms=ms + 1000,
                     retries=3,

@@ -33,7 +33,7 @@ the worker asks for short waits; an idle worker then polls about 40 times a seco
 """
 
 
-class _PromptConsumerThread(AIOKafkaConsumerThread):  # type: ignore[misc]
+class _PromptConsumerThread(AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # Faust passes fetch_max_wait_ms=1500 and offers no setting for it.
@@ -41,16 +41,16 @@ class _PromptConsumerThread(AIOKafkaConsumerThread):  # type: ignore[misc]
         return consumer
 
 
-class _PromptConsumer(AIOKafkaConsumer):  # type: ignore[misc]
+class _PromptConsumer(AIOKafkaConsumer):
     def _new_consumer_thread(self) -> _PromptConsumerThread:
         return _PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
-class _PromptTransport(AIOKafkaTransport):  # type: ignore[misc]
+class _PromptTransport(AIOKafkaTransport):
     Consumer = _PromptConsumer
 
 
-class WorkerApp(faust.App):  # type: ignore[misc]
+class WorkerApp(faust.App):
     """A Faust app whose consumer does not sit on empty fetches (see FETCH_MAX_WAIT_MS)."""
 
     def _new_transport(self) -> Any:

@@ -1,0 +1,1189 @@
+"""Given-when-then tests of the decider: every command, its events and every rejection.
+
+``given`` decides, seals and evolves each command in turn, so the state under test
+has a real hash chain; ``when`` decides one more command; ``then_events`` and
+``then_rejected`` say what must come of it.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from copy import deepcopy
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from accountability.events.case import CaseState, FollowUp
+from accountability.events.catalogue import (
+    AllegationReported,
+    AllegedPerpetratorIdentified,
+    CaseClosed,
+    Event,
+    InvestigationConcluded,
+    InvestigationOpened,
+    MemberStateDeclinedToInvestigate,
+    MemberStateNotified,
+    MemberStateRepliedIntentToInvestigate,
+    NationalInvestigationOfficerAppointed,
+    PersonnelRepatriated,
+    ProsecutionConcluded,
+    SanctionImposed,
+    VictimRecorded,
+    VoluntaryCompactSigned,
+)
+from accountability.events.commands import (
+    COMMAND_TYPES,
+    Actor,
+    AppointNationalInvestigationOfficer,
+    CloseCase,
+    Command,
+    CommandEnvelope,
+    ConcludeInvestigation,
+    ConcludeProsecution,
+    DeclineToInvestigate,
+    IdentifyAllegedPerpetrator,
+    ImposeSanction,
+    NotifyMemberState,
+    OpenInvestigation,
+    RecordVictim,
+    RepatriatePersonnel,
+    ReplyIntentToInvestigate,
+    ReportAllegation,
+    SignVoluntaryCompact,
+    case_stream,
+    state_stream,
+)
+from accountability.events.decider import (
+    StreamState,
+    decide,
+    evolve,
+    fold,
+    initial_state,
+    is_duplicate,
+)
+from accountability.events.envelope import Envelope, StreamHead, seal, verify_link
+from accountability.events.errors import Rejection
+from accountability.events.member_state import MemberStateRecord
+from accountability.events.rules import CLOCK_SKEW, Rule
+from accountability.events.types import CaseId, CommandId, CountryCode, StreamId
+from accountability.events.vocabulary import (
+    AgeGroup,
+    AllegationType,
+    ClosureReason,
+    Finding,
+    InvestigatingEntity,
+    PersonnelCategory,
+    ProsecutionOutcome,
+    Role,
+    SanctionAuthority,
+    SanctionKind,
+    Sex,
+)
+
+# --- the world of these tests ---------------------------------------------------------
+
+T0 = datetime(2024, 1, 8, 9, tzinfo=UTC)
+"""A Monday: the allegation is received then, and ``given`` steps follow an hour apart."""
+LATER = T0 + timedelta(days=30)
+NOW = datetime(2024, 12, 31, 12, tzinfo=UTC)
+CASE = "C-2024-001"
+
+OFFICER = Actor("officer-1", Role.OFFICER)
+OVERSIGHT = Actor("panel-1", Role.OVERSIGHT)
+
+
+def member_state(code: str) -> Actor:
+    return Actor(f"mission-{code.lower()}", Role.MEMBER_STATE, CountryCode(code))
+
+
+GABON = member_state("GAB")
+NEPAL = member_state("NPL")
+FRANCE = member_state("FRA")
+PAKISTAN = member_state("PAK")
+
+MC = PersonnelCategory.MILITARY_MC
+FPU = PersonnelCategory.POLICE_FPU
+CIVILIAN = PersonnelCategory.CIVILIAN_INT
+OIOS = InvestigatingEntity.OIOS
+NIO = InvestigatingEntity.NIO
+
+
+# --- command factories: valid by default, one field changed per test ----------------
+
+
+def report(
+    case_id: str = CASE,
+    allegation_type: AllegationType = AllegationType.SEXUAL_ABUSE,
+    mission: str | None = "MINUSCA",
+    incident_date: date | None = date(2023, 12, 24),
+) -> ReportAllegation:
+    return ReportAllegation(CaseId(case_id), allegation_type, mission, incident_date)
+
+
+def identify(
+    nationality: str = "GAB",
+    category: PersonnelCategory = MC,
+    perpetrator_id: str | None = None,
+    sex: Sex = Sex.MALE,
+    case_id: str = CASE,
+) -> IdentifyAllegedPerpetrator:
+    return IdentifyAllegedPerpetrator(
+        CaseId(case_id), category, CountryCode(nationality), sex, perpetrator_id
+    )
+
+
+def victim(
+    victim_id: str | None = None,
+    age_group: AgeGroup = AgeGroup.CHILD,
+    sex: Sex = Sex.FEMALE,
+    case_id: str = CASE,
+) -> RecordVictim:
+    return RecordVictim(CaseId(case_id), age_group, sex, victim_id)
+
+
+def notify(ms: str = "GAB", nio_requested: bool = True, case_id: str = CASE) -> NotifyMemberState:
+    return NotifyMemberState(CaseId(case_id), CountryCode(ms), nio_requested)
+
+
+def reply(ms: str = "GAB", case_id: str = CASE) -> ReplyIntentToInvestigate:
+    return ReplyIntentToInvestigate(CaseId(case_id), CountryCode(ms))
+
+
+def decline(ms: str = "GAB", case_id: str = CASE) -> DeclineToInvestigate:
+    return DeclineToInvestigate(CaseId(case_id), CountryCode(ms))
+
+
+def appoint(ms: str = "GAB", case_id: str = CASE) -> AppointNationalInvestigationOfficer:
+    return AppointNationalInvestigationOfficer(CaseId(case_id), CountryCode(ms))
+
+
+def open_investigation(
+    entity: InvestigatingEntity = NIO,
+    ms: str | None = "GAB",
+    investigation_id: str | None = None,
+    urgent: bool = False,
+    case_id: str = CASE,
+) -> OpenInvestigation:
+    country = CountryCode(ms) if ms is not None else None
+    return OpenInvestigation(CaseId(case_id), entity, country, urgent, investigation_id)
+
+
+def conclude(
+    investigation_id: str = "I1",
+    finding: Finding = Finding.SUBSTANTIATED,
+    victims_interviewed: bool = True,
+    case_id: str = CASE,
+) -> ConcludeInvestigation:
+    return ConcludeInvestigation(CaseId(case_id), investigation_id, finding, victims_interviewed)
+
+
+def repatriate(
+    perpetrator_id: str = "P1", disciplinary: bool = True, case_id: str = CASE
+) -> RepatriatePersonnel:
+    return RepatriatePersonnel(CaseId(case_id), perpetrator_id, disciplinary)
+
+
+def sanction(
+    perpetrator_id: str = "P1",
+    kind: SanctionKind = SanctionKind.IMPRISONMENT,
+    imposed_by: SanctionAuthority = SanctionAuthority.MEMBER_STATE,
+    months: int | None = 24,
+    case_id: str = CASE,
+) -> ImposeSanction:
+    return ImposeSanction(CaseId(case_id), perpetrator_id, kind, imposed_by, months)
+
+
+def prosecute(
+    perpetrator_id: str = "P1",
+    outcome: ProsecutionOutcome = ProsecutionOutcome.CONVICTED,
+    sentence_months: int | None = 36,
+    case_id: str = CASE,
+) -> ConcludeProsecution:
+    return ConcludeProsecution(CaseId(case_id), perpetrator_id, outcome, sentence_months)
+
+
+def close(reason: ClosureReason = ClosureReason.ACTION_COMPLETED, case_id: str = CASE) -> CloseCase:
+    return CloseCase(CaseId(case_id), reason)
+
+
+def compact(ms: str = "GAB") -> SignVoluntaryCompact:
+    return SignVoluntaryCompact(CountryCode(ms))
+
+
+# --- given, when, then ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One command of a ``given``: by whom and when (by default an hour after the last)."""
+
+    command: Command
+    actor: Actor = OFFICER
+    at: datetime | None = None
+
+
+Steps = tuple[Command | Step, ...]
+
+
+def envelope(
+    command: Command, actor: Actor = OFFICER, at: datetime = LATER, command_id: str | None = None
+) -> CommandEnvelope:
+    return CommandEnvelope(
+        command_id=CommandId(command_id or f"cmd-{uuid4()}"),
+        correlation_id="corr-test",
+        actor=actor,
+        issued_at=at,
+        occurred_at=at,
+        command=command,
+    )
+
+
+def record(*steps: Command | Step) -> tuple[StreamState, list[Envelope]]:
+    """Decide, seal (checking every link) and evolve each step; fail if one is rejected."""
+    state: StreamState | None = None
+    envelopes: list[Envelope] = []
+    clock = T0 - timedelta(hours=1)
+    for number, item in enumerate(steps, 1):
+        step = item if isinstance(item, Step) else Step(item)
+        clock = step.at if step.at is not None else clock + timedelta(hours=1)
+        command = envelope(step.command, step.actor, clock)
+        if state is None:
+            state = initial_state(command.stream_id)
+        try:
+            events = decide(state, command, NOW)
+        except Rejection as rejection:
+            pytest.fail(f"given step {number} ({command.type}) was rejected: {rejection!r}")
+        for sealed, raw in seal(state.head, command, events, NOW):
+            assert verify_link(raw, state.head) == sealed
+            state = evolve(state, sealed)
+            envelopes.append(sealed)
+    assert state is not None, "given() needs at least one command"
+    return state, envelopes
+
+
+def given(*steps: Command | Step) -> StreamState:
+    return record(*steps)[0]
+
+
+def nothing(stream_id: StreamId) -> StreamState:
+    return initial_state(stream_id)
+
+
+def arrange(steps: Steps, command: Command) -> StreamState:
+    """The state of a table row: its steps, or the empty stream of its command."""
+    return given(*steps) if steps else nothing(command.stream_id)
+
+
+def when(
+    state: StreamState, command: Command, actor: Actor = OFFICER, at: datetime = LATER
+) -> list[Event]:
+    return decide(state, envelope(command, actor, at), NOW)
+
+
+def then_events(events: list[Event], *expected: Event) -> None:
+    assert events == list(expected)
+
+
+@contextmanager
+def then_rejected(code: Rule, field: str | None) -> Iterator[None]:
+    with pytest.raises(Rejection) as raised:
+        yield
+    rejection = raised.value
+    assert (rejection.code, rejection.field) == (code, field), rejection.message
+    assert rejection.message
+
+
+def case(state: StreamState) -> CaseState:
+    assert isinstance(state, CaseState)
+    return state
+
+
+# --- scenarios ------------------------------------------------------------------------
+# Steps are an hour apart from T0: P1 at T0+1h, notification at T0+4h, I1 opened at +6h.
+
+REPORTED: Steps = (report(),)
+ONLY_GAB: Steps = (*REPORTED, identify("GAB", MC))
+INVOLVING: Steps = (
+    *REPORTED,
+    identify("GAB", MC),  # P1
+    identify("NPL", FPU),  # P2
+    identify("FRA", CIVILIAN),  # P3: a national, but not uniformed
+)
+NOTIFIED: Steps = (*INVOLVING, notify("GAB"))
+REPLIED: Steps = (*NOTIFIED, reply("GAB"))
+DECLINED: Steps = (*NOTIFIED, decline("GAB"))
+APPOINTED: Steps = (*REPLIED, appoint("GAB"))
+INVESTIGATING: Steps = (*REPLIED, open_investigation(NIO, "GAB"))  # I1
+SUBSTANTIATED: Steps = (*INVESTIGATING, conclude("I1"))
+UNSUBSTANTIATED: Steps = (*INVESTIGATING, conclude("I1", Finding.NOT_SUBSTANTIATED))
+UN_INVESTIGATING: Steps = (*INVOLVING, open_investigation(OIOS, None))  # I1, by OIOS
+UN_SUBSTANTIATED: Steps = (*UN_INVESTIGATING, conclude("I1"))  # a finding on the whole case
+CLOSED: Steps = (*SUBSTANTIATED, close())
+BOTH_NOTIFIED: Steps = (*INVOLVING, notify("GAB"), notify("NPL"))
+BOTH_INVESTIGATING: Steps = (*BOTH_NOTIFIED, open_investigation(NIO, "GAB"))  # I1, Gabon's
+SIGNED: Steps = (compact("GAB"),)
+
+
+def at_day(days: float) -> datetime:
+    return T0 + timedelta(days=days)
+
+
+# --- rejections -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A row of the rejection table: given ``steps``, ``command`` is refused with ``code``."""
+
+    steps: Steps
+    command: Command
+    code: Rule
+    field: str | None
+    actor: Actor
+    at: datetime
+
+
+def rejects(
+    id: str,
+    steps: Steps,
+    command: Command,
+    code: Rule,
+    field: str | None,
+    *,
+    actor: Actor = OFFICER,
+    at: datetime = LATER,
+) -> Any:
+    return pytest.param(Rejected(steps, command, code, field, actor, at), id=id)
+
+
+REJECTIONS = [
+    # any command
+    rejects("any/future-beyond-clock-skew", REPORTED, identify(), Rule.FUTURE_DATE, "occurred_at",
+            at=NOW + CLOCK_SKEW + timedelta(microseconds=1)),
+    rejects("any/report-in-future", (), report(), Rule.FUTURE_DATE, "occurred_at",
+            at=NOW + timedelta(days=1)),
+    rejects("any/compact-in-future", (), compact(), Rule.FUTURE_DATE, "occurred_at",
+            at=NOW + timedelta(hours=1)),
+    rejects("any/bad-case-id", (), notify(case_id="no spaces"), Rule.INVALID_IDENTIFIER,
+            "case_id"),
+    rejects("any/case-not-found", (), notify(), Rule.CASE_NOT_FOUND, "case_id"),
+    rejects("any/case-not-found-for-member-state", (), reply(), Rule.CASE_NOT_FOUND, "case_id",
+            actor=GABON),
+    rejects("any/before-allegation-received", INVOLVING, notify(), Rule.OUT_OF_ORDER,
+            "occurred_at", at=T0 - timedelta(seconds=1)),
+    rejects("any/closed", CLOSED, victim(), Rule.CASE_CLOSED, "case_id"),
+    rejects("any/case-command-on-state-stream", SIGNED, notify(), Rule.INVALID_VALUE, None),
+    rejects("any/member-state-before-any-perpetrator", REPORTED, reply(),
+            Rule.FORBIDDEN_MEMBER_STATE, "case_id", actor=GABON),
+    rejects("any/member-state-not-involved", ONLY_GAB, repatriate(), Rule.FORBIDDEN_MEMBER_STATE,
+            "case_id", actor=NEPAL),
+    # ReportAllegation
+    rejects("report/by-member-state", (), report(), Rule.FORBIDDEN_ROLE, None, actor=GABON),
+    rejects("report/by-oversight", (), report(), Rule.FORBIDDEN_ROLE, None, actor=OVERSIGHT),
+    rejects("report/bad-case-id", (), report(case_id="-starts-with-dash"),
+            Rule.INVALID_IDENTIFIER, "case_id"),
+    rejects("report/case-id-too-long", (), report(case_id="C" * 65), Rule.INVALID_IDENTIFIER,
+            "case_id"),
+    rejects("report/empty-case-id", (), report(case_id=""), Rule.INVALID_IDENTIFIER, "case_id"),
+    rejects("report/already-reported", REPORTED, report(), Rule.CASE_ALREADY_REPORTED, "case_id"),
+    rejects("report/already-reported-and-closed", CLOSED, report(), Rule.CASE_ALREADY_REPORTED,
+            "case_id"),
+    rejects("report/unknown-mission", (), report(mission="MINUSXX"), Rule.UNKNOWN_MISSION,
+            "mission"),
+    rejects("report/incident-after-receipt", (), report(incident_date=date(2024, 1, 9)),
+            Rule.OUT_OF_ORDER, "incident_date", at=T0),
+    # IdentifyAllegedPerpetrator
+    rejects("identify/unknown-nationality", REPORTED, identify("XXX"), Rule.UNKNOWN_COUNTRY,
+            "nationality"),
+    rejects("identify/lower-case-nationality", REPORTED, identify("gab"), Rule.UNKNOWN_COUNTRY,
+            "nationality"),
+    rejects("identify/bad-id", REPORTED, identify(perpetrator_id="P 1"), Rule.INVALID_IDENTIFIER,
+            "perpetrator_id"),
+    rejects("identify/duplicate-id", INVOLVING, identify(perpetrator_id="P2"),
+            Rule.DUPLICATE_PERPETRATOR, "perpetrator_id"),
+    rejects("identify/by-member-state", ONLY_GAB, identify("GAB"), Rule.FORBIDDEN_ROLE, None,
+            actor=GABON),
+    # RecordVictim
+    rejects("victim/bad-id", REPORTED, victim("V/1"), Rule.INVALID_IDENTIFIER, "victim_id"),
+    rejects("victim/duplicate-id", (*REPORTED, victim()), victim("V1"), Rule.DUPLICATE_VICTIM,
+            "victim_id"),
+    rejects("victim/by-member-state", ONLY_GAB, victim(), Rule.FORBIDDEN_ROLE, None,
+            actor=GABON),
+    # NotifyMemberState
+    rejects("notify/unknown-country", INVOLVING, notify("XXX"), Rule.UNKNOWN_COUNTRY,
+            "member_state"),
+    rejects("notify/no-national", INVOLVING, notify("PAK"), Rule.STATE_NOT_INVOLVED,
+            "member_state"),
+    rejects("notify/civilian-national-only", INVOLVING, notify("FRA"), Rule.STATE_NOT_INVOLVED,
+            "member_state"),
+    rejects("notify/already-notified", NOTIFIED, notify("GAB"), Rule.ALREADY_NOTIFIED,
+            "member_state"),
+    rejects("notify/by-member-state", INVOLVING, notify("GAB"), Rule.FORBIDDEN_ROLE, None,
+            actor=GABON),
+    # ReplyIntentToInvestigate
+    rejects("reply/unknown-country", NOTIFIED, reply("XXX"), Rule.UNKNOWN_COUNTRY,
+            "member_state"),
+    rejects("reply/not-notified", NOTIFIED, reply("NPL"), Rule.NOT_NOTIFIED, "member_state"),
+    rejects("reply/already-replied", REPLIED, reply("GAB"), Rule.ALREADY_REPLIED,
+            "member_state"),
+    rejects("reply/after-declining", DECLINED, reply("GAB"), Rule.ALREADY_REPLIED,
+            "member_state"),
+    rejects("reply/before-notification", (*INVOLVING, Step(notify("GAB"), at=at_day(2))),
+            reply("GAB"), Rule.OUT_OF_ORDER, "occurred_at", at=at_day(1)),
+    rejects("reply/for-another-state", BOTH_NOTIFIED, reply("GAB"), Rule.FORBIDDEN_MEMBER_STATE,
+            "member_state", actor=NEPAL),
+    rejects("reply/by-oversight", NOTIFIED, reply("GAB"), Rule.FORBIDDEN_ROLE, None,
+            actor=OVERSIGHT),
+    # DeclineToInvestigate
+    rejects("decline/unknown-country", NOTIFIED, decline("XXX"), Rule.UNKNOWN_COUNTRY,
+            "member_state"),
+    rejects("decline/not-notified", NOTIFIED, decline("NPL"), Rule.NOT_NOTIFIED, "member_state"),
+    rejects("decline/after-intent", REPLIED, decline("GAB"), Rule.ALREADY_REPLIED,
+            "member_state"),
+    rejects("decline/already-declined", DECLINED, decline("GAB"), Rule.ALREADY_REPLIED,
+            "member_state"),
+    rejects("decline/before-notification", (*INVOLVING, Step(notify("GAB"), at=at_day(2))),
+            decline("GAB"), Rule.OUT_OF_ORDER, "occurred_at", at=at_day(1)),
+    rejects("decline/for-another-state", BOTH_NOTIFIED, decline("NPL"),
+            Rule.FORBIDDEN_MEMBER_STATE, "member_state", actor=GABON),
+    # AppointNationalInvestigationOfficer
+    rejects("appoint/unknown-country", NOTIFIED, appoint("XXX"), Rule.UNKNOWN_COUNTRY,
+            "member_state"),
+    rejects("appoint/not-notified", NOTIFIED, appoint("NPL"), Rule.NOT_NOTIFIED, "member_state"),
+    rejects("appoint/after-declining", DECLINED, appoint("GAB"), Rule.DECLINED_TO_INVESTIGATE,
+            "member_state"),
+    rejects("appoint/already-appointed", APPOINTED, appoint("GAB"), Rule.ALREADY_APPOINTED,
+            "member_state"),
+    rejects("appoint/before-notification", (*INVOLVING, Step(notify("GAB"), at=at_day(2))),
+            appoint("GAB"), Rule.OUT_OF_ORDER, "occurred_at", at=at_day(1)),
+    rejects("appoint/for-another-state", BOTH_NOTIFIED, appoint("GAB"),
+            Rule.FORBIDDEN_MEMBER_STATE, "member_state", actor=NEPAL),
+    # OpenInvestigation
+    rejects("open/bad-id", NOTIFIED, open_investigation(investigation_id="I 1"),
+            Rule.INVALID_IDENTIFIER, "investigation_id"),
+    rejects("open/duplicate-id", INVESTIGATING, open_investigation(OIOS, None, "I1"),
+            Rule.DUPLICATE_INVESTIGATION, "investigation_id"),
+    rejects("open/oios-names-member-state", NOTIFIED, open_investigation(OIOS, "GAB"),
+            Rule.INVALID_VALUE, "member_state"),
+    rejects("open/oios-by-member-state", NOTIFIED, open_investigation(OIOS, None),
+            Rule.FORBIDDEN_ROLE, None, actor=GABON),
+    rejects("open/national-without-member-state", NOTIFIED, open_investigation(NIO, None),
+            Rule.INVALID_VALUE, "member_state"),
+    rejects("open/national-unknown-country", NOTIFIED, open_investigation(NIO, "XXX"),
+            Rule.UNKNOWN_COUNTRY, "member_state"),
+    rejects("open/national-not-notified", NOTIFIED, open_investigation(NIO, "NPL"),
+            Rule.NOT_NOTIFIED, "member_state"),
+    rejects("open/national-after-declining", DECLINED, open_investigation(NIO, "GAB"),
+            Rule.DECLINED_TO_INVESTIGATE, "member_state"),
+    rejects("open/national-after-declining-by-itself", DECLINED,
+            open_investigation(InvestigatingEntity.TCC, "GAB"), Rule.DECLINED_TO_INVESTIGATE,
+            "member_state", actor=GABON),
+    rejects("open/national-before-notification", (*INVOLVING, Step(notify("GAB"), at=at_day(2))),
+            open_investigation(NIO, "GAB"), Rule.OUT_OF_ORDER, "occurred_at", at=at_day(1)),
+    rejects("open/national-for-another-state", BOTH_NOTIFIED, open_investigation(NIO, "GAB"),
+            Rule.FORBIDDEN_MEMBER_STATE, "member_state", actor=NEPAL),
+    rejects("open/national-by-oversight", NOTIFIED, open_investigation(NIO, "GAB"),
+            Rule.FORBIDDEN_ROLE, None, actor=OVERSIGHT),
+    # ConcludeInvestigation
+    rejects("conclude/unknown-investigation", INVESTIGATING, conclude("I9"),
+            Rule.UNKNOWN_INVESTIGATION, "investigation_id"),
+    rejects("conclude/already-concluded", SUBSTANTIATED, conclude("I1"),
+            Rule.INVESTIGATION_ALREADY_CONCLUDED, "investigation_id"),
+    rejects("conclude/before-opening", (*REPLIED, Step(open_investigation(), at=at_day(3))),
+            conclude("I1"), Rule.OUT_OF_ORDER, "occurred_at", at=at_day(2)),
+    rejects("conclude/oios-by-member-state", UN_INVESTIGATING, conclude("I1"),
+            Rule.FORBIDDEN_ROLE, None, actor=GABON),
+    rejects("conclude/national-of-another-state", BOTH_INVESTIGATING, conclude("I1"),
+            Rule.FORBIDDEN_MEMBER_STATE, "investigation_id", actor=NEPAL),
+    # RepatriatePersonnel
+    rejects("repatriate/unknown-perpetrator", INVOLVING, repatriate("P9"),
+            Rule.UNKNOWN_PERPETRATOR, "perpetrator_id"),
+    rejects("repatriate/civilian", INVOLVING, repatriate("P3"), Rule.NOT_UNIFORMED,
+            "perpetrator_id"),
+    rejects("repatriate/already-repatriated", (*INVOLVING, repatriate("P1")), repatriate("P1"),
+            Rule.ALREADY_REPATRIATED, "perpetrator_id"),
+    rejects("repatriate/national-of-another-state", INVOLVING, repatriate("P1"),
+            Rule.FORBIDDEN_MEMBER_STATE, "perpetrator_id", actor=NEPAL),
+    rejects("repatriate/by-oversight", INVOLVING, repatriate("P1"), Rule.FORBIDDEN_ROLE, None,
+            actor=OVERSIGHT),
+    # ImposeSanction
+    rejects("sanction/unknown-perpetrator", SUBSTANTIATED, sanction("P9"),
+            Rule.UNKNOWN_PERPETRATOR, "perpetrator_id"),
+    rejects("sanction/no-finding", INVESTIGATING, sanction(), Rule.NOT_SUBSTANTIATED, "case_id"),
+    rejects("sanction/not-substantiated", UNSUBSTANTIATED, sanction(), Rule.NOT_SUBSTANTIATED,
+            "case_id"),
+    rejects("sanction/imprisonment-without-months", SUBSTANTIATED,
+            sanction(kind=SanctionKind.IMPRISONMENT, months=None), Rule.MONTHS_REQUIRED,
+            "months"),
+    rejects("sanction/suspension-without-months", SUBSTANTIATED,
+            sanction(kind=SanctionKind.SUSPENSION, months=None), Rule.MONTHS_REQUIRED, "months"),
+    rejects("sanction/dismissal-with-months", SUBSTANTIATED,
+            sanction(kind=SanctionKind.DISMISSAL, months=12), Rule.MONTHS_NOT_APPLICABLE,
+            "months"),
+    rejects("decline/after-appointing-an-investigator", (*NOTIFIED, appoint("GAB")), decline("GAB"),
+            Rule.ALREADY_INVESTIGATING, "member_state"),
+    rejects("sanction/zero-months", SUBSTANTIATED, sanction(months=0), Rule.INVALID_VALUE,
+            "months"),
+    rejects("sanction/negative-months", SUBSTANTIATED, sanction(months=-3), Rule.INVALID_VALUE,
+            "months"),
+    rejects("sanction/member-state-records-un-sanction", SUBSTANTIATED,
+            sanction(kind=SanctionKind.BAN_FROM_FUTURE_SERVICE,
+                     imposed_by=SanctionAuthority.UNITED_NATIONS, months=None),
+            Rule.FORBIDDEN_MEMBER_STATE, "imposed_by", actor=GABON),
+    rejects("sanction/national-of-another-state", SUBSTANTIATED, sanction("P1"),
+            Rule.FORBIDDEN_MEMBER_STATE, "perpetrator_id", actor=NEPAL),
+    rejects("sanction/by-oversight", SUBSTANTIATED, sanction(), Rule.FORBIDDEN_ROLE, None,
+            actor=OVERSIGHT),
+    # ConcludeProsecution
+    rejects("prosecute/unknown-perpetrator", SUBSTANTIATED, prosecute("P9"),
+            Rule.UNKNOWN_PERPETRATOR, "perpetrator_id"),
+    rejects("prosecute/no-finding", INVESTIGATING, prosecute(), Rule.NOT_SUBSTANTIATED,
+            "case_id"),
+    rejects("prosecute/not-substantiated", UNSUBSTANTIATED, prosecute(), Rule.NOT_SUBSTANTIATED,
+            "case_id"),
+    rejects("prosecute/already-prosecuted", (*SUBSTANTIATED, prosecute()), prosecute(),
+            Rule.ALREADY_PROSECUTED, "perpetrator_id"),
+    rejects("prosecute/sentence-after-acquittal", SUBSTANTIATED,
+            prosecute(outcome=ProsecutionOutcome.ACQUITTED, sentence_months=12),
+            Rule.SENTENCE_WITHOUT_CONVICTION, "sentence_months"),
+    rejects("prosecute/sentence-after-dismissal", SUBSTANTIATED,
+            prosecute(outcome=ProsecutionOutcome.DISMISSED, sentence_months=12),
+            Rule.SENTENCE_WITHOUT_CONVICTION, "sentence_months"),
+    rejects("prosecute/zero-sentence", SUBSTANTIATED, prosecute(sentence_months=0),
+            Rule.INVALID_VALUE, "sentence_months"),
+    rejects("prosecute/national-of-another-state", SUBSTANTIATED, prosecute("P1"),
+            Rule.FORBIDDEN_MEMBER_STATE, "perpetrator_id", actor=NEPAL),
+    rejects("prosecute/by-oversight", SUBSTANTIATED, prosecute(), Rule.FORBIDDEN_ROLE, None,
+            actor=OVERSIGHT),
+    # CloseCase
+    rejects("close/by-member-state", ONLY_GAB, close(), Rule.FORBIDDEN_ROLE, None, actor=GABON),
+    rejects("close/already-closed", CLOSED, close(), Rule.CASE_CLOSED, "case_id"),
+    # SignVoluntaryCompact
+    rejects("compact/unknown-country", (), compact("XXX"), Rule.UNKNOWN_COUNTRY, "member_state"),
+    rejects("compact/already-signed", SIGNED, compact("GAB"), Rule.ALREADY_SIGNED,
+            "member_state"),
+    rejects("compact/for-another-state", (), compact("GAB"), Rule.FORBIDDEN_MEMBER_STATE,
+            "member_state", actor=NEPAL),
+    rejects("compact/by-oversight", (), compact("GAB"), Rule.FORBIDDEN_ROLE, None,
+            actor=OVERSIGHT),
+    rejects("compact/on-a-case-stream", REPORTED, compact("GAB"), Rule.INVALID_VALUE, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("row", REJECTIONS)
+def test_a_rejected_command_names_its_rule_and_field_and_changes_nothing(row: Rejected) -> None:
+    state = arrange(row.steps, row.command)
+    before = deepcopy(state)
+
+    with then_rejected(row.code, row.field):
+        when(state, row.command, row.actor, row.at)
+
+    assert state == before
+    assert state.head == before.head
+
+
+def test_the_rejection_table_covers_every_command_and_every_rule_the_decider_uses() -> None:
+    rows = [p.values[0] for p in REJECTIONS]
+    commands = {type(row.command).__name__ for row in rows if isinstance(row, Rejected)}
+    codes = {row.code for row in rows if isinstance(row, Rejected)}
+
+    assert commands == set(COMMAND_TYPES)
+    assert codes == set(Rule)
+
+
+def test_after_a_rejection_the_next_accepted_event_continues_the_chain_at_the_same_head() -> None:
+    state, envelopes = record(*INVOLVING)
+    with then_rejected(Rule.STATE_NOT_INVOLVED, "member_state"):
+        when(state, notify("PAK"))
+
+    command = envelope(notify("GAB"))
+    [(sealed, raw)] = seal(state.head, command, decide(state, command, NOW), NOW)
+
+    assert sealed.sequence == len(envelopes) + 1
+    assert verify_link(raw, envelopes[-1].head) == sealed
+
+
+# --- idempotency ----------------------------------------------------------------------
+
+
+def test_a_command_id_already_used_in_the_stream_is_a_duplicate() -> None:
+    state = given(*REPORTED)
+    command = envelope(identify(), command_id="cmd-identify-once")
+    for sealed, _raw in seal(state.head, command, decide(state, command, NOW), NOW):
+        state = evolve(state, sealed)
+
+    assert is_duplicate(state, command)
+    assert is_duplicate(state, envelope(victim(), command_id="cmd-identify-once"))
+    assert not is_duplicate(state, envelope(identify(), command_id="cmd-identify-twice"))
+
+
+def test_a_rejected_command_leaves_no_trace_for_is_duplicate() -> None:
+    state = given(*REPORTED)
+    command = envelope(identify("XXX"), command_id="cmd-rejected")
+    with then_rejected(Rule.UNKNOWN_COUNTRY, "nationality"):
+        decide(state, command, NOW)
+
+    assert not is_duplicate(state, command)
+
+
+def test_a_command_id_used_on_a_member_state_stream_is_a_duplicate() -> None:
+    state = nothing(state_stream("GAB"))
+    command = envelope(compact("GAB"), command_id="cmd-compact")
+    for sealed, _raw in seal(state.head, command, decide(state, command, NOW), NOW):
+        state = evolve(state, sealed)
+
+    assert is_duplicate(state, command)
+
+
+# --- ReportAllegation ---------------------------------------------------------------
+
+
+def test_reporting_an_allegation_opens_the_case_at_its_receipt() -> None:
+    state = nothing(case_stream(CASE))
+
+    events = when(state, report(), at=T0)
+
+    then_events(
+        events,
+        AllegationReported(
+            CaseId(CASE), AllegationType.SEXUAL_ABUSE, "MINUSCA", date(2023, 12, 24)
+        ),
+    )
+    reported = case(given(report()))
+    assert (reported.case_id, reported.status, reported.received_at) == (CASE, "open", T0)
+    assert reported.head.sequence == 1
+
+
+@pytest.mark.parametrize(
+    ("mission", "incident_date"),
+    [
+        pytest.param(None, None, id="mission-and-incident-unknown"),
+        pytest.param("MONUSCO", date(2024, 1, 8), id="incident-on-the-day-of-receipt"),
+        pytest.param("UNMISS", date(2015, 3, 1), id="incident-years-old"),
+    ],
+)
+def test_a_report_may_leave_mission_and_incident_date_unknown_or_old(
+    mission: str | None, incident_date: date | None
+) -> None:
+    events = when(nothing(case_stream(CASE)), report(mission=mission, incident_date=incident_date),
+                  at=T0)  # fmt: skip
+
+    then_events(
+        events,
+        AllegationReported(CaseId(CASE), AllegationType.SEXUAL_ABUSE, mission, incident_date),
+    )
+
+
+def test_a_report_may_be_dated_up_to_the_clock_skew_ahead_of_now() -> None:
+    events = when(nothing(case_stream(CASE)), report(), at=NOW + CLOCK_SKEW)
+
+    assert [type(e) for e in events] == [AllegationReported]
+
+
+# --- IdentifyAllegedPerpetrator -----------------------------------------------------
+
+
+def test_perpetrators_get_p1_p2_p3_in_turn() -> None:
+    state = case(given(*INVOLVING))
+
+    assert list(state.perpetrators) == ["P1", "P2", "P3"]
+    then_events(
+        when(state, identify("PAK", PersonnelCategory.POLICE_UNPOL, sex=Sex.FEMALE)),
+        AllegedPerpetratorIdentified(
+            "P4", PersonnelCategory.POLICE_UNPOL, CountryCode("PAK"), Sex.FEMALE
+        ),
+    )
+
+
+def test_a_perpetrator_may_be_given_an_id_and_auto_ids_never_collide_with_it() -> None:
+    state = given(*REPORTED, identify(perpetrator_id="P2"), identify("NPL"), identify("BGD"))
+
+    assert list(case(state).perpetrators) == ["P2", "P1", "P3"]
+    then_events(
+        when(state, identify("BGD", perpetrator_id="contingent-7.a")),
+        AllegedPerpetratorIdentified("contingent-7.a", MC, CountryCode("BGD"), Sex.MALE),
+    )
+
+
+def test_a_perpetrator_of_unknown_sex_is_recorded_as_such() -> None:
+    command = IdentifyAllegedPerpetrator(CaseId(CASE), MC, CountryCode("GAB"))
+
+    then_events(
+        when(given(*REPORTED), command),
+        AllegedPerpetratorIdentified("P1", MC, CountryCode("GAB"), Sex.UNKNOWN),
+    )
+
+
+# --- RecordVictim -----------------------------------------------------------------------
+
+
+def test_victims_are_counted_v1_v2_by_age_group_and_sex() -> None:
+    state = given(*REPORTED, victim())
+
+    then_events(when(state, victim(age_group=AgeGroup.ADULT)),
+                VictimRecorded("V2", AgeGroup.ADULT, Sex.FEMALE))  # fmt: skip
+    then_events(
+        when(state, victim("V-unknown", AgeGroup.UNKNOWN, Sex.UNKNOWN)),
+        VictimRecorded("V-unknown", AgeGroup.UNKNOWN, Sex.UNKNOWN),
+    )
+
+
+# --- NotifyMemberState ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "category",
+    [
+        pytest.param(PersonnelCategory.MILITARY_MC, id="contingent-member"),
+        pytest.param(PersonnelCategory.MILITARY_MO, id="military-observer"),
+        pytest.param(PersonnelCategory.POLICE_UNPOL, id="individual-police"),
+        pytest.param(PersonnelCategory.POLICE_FPU, id="formed-police-unit"),
+    ],
+)
+def test_a_state_whose_uniformed_national_is_alleged_is_notified(
+    category: PersonnelCategory,
+) -> None:
+    state = given(*REPORTED, identify("BGD", category))
+
+    then_events(when(state, notify("BGD")), MemberStateNotified(CountryCode("BGD"), True))
+
+
+@pytest.mark.parametrize(
+    "category",
+    [
+        pytest.param(PersonnelCategory.CIVILIAN_INT, id="international-staff"),
+        pytest.param(PersonnelCategory.CIVILIAN_NS, id="national-staff"),
+        pytest.param(PersonnelCategory.CIVILIAN_UNV, id="volunteer"),
+    ],
+)
+def test_only_uniformed_nationals_make_a_state_involved(category: PersonnelCategory) -> None:
+    state = given(*REPORTED, identify("BGD", category))
+
+    with then_rejected(Rule.STATE_NOT_INVOLVED, "member_state"):
+        when(state, notify("BGD"))
+
+
+def test_a_notification_may_ask_for_no_investigator_and_opens_a_follow_up_per_state() -> None:
+    state = case(given(*NOTIFIED, Step(notify("NPL", nio_requested=False), at=at_day(1))))
+
+    assert state.follow_ups == {
+        "GAB": FollowUp(CountryCode("GAB"), T0 + timedelta(hours=4)),
+        "NPL": FollowUp(CountryCode("NPL"), at_day(1)),
+    }
+    then_events(
+        when(given(*INVOLVING), notify("NPL", nio_requested=False)),
+        MemberStateNotified(CountryCode("NPL"), False),
+    )
+
+
+# --- replies ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("actor", [pytest.param(OFFICER, id="officer"),
+                                   pytest.param(GABON, id="the-state-itself")])  # fmt: skip
+def test_the_notified_state_replies_it_will_investigate(actor: Actor) -> None:
+    then_events(
+        when(given(*NOTIFIED), reply("GAB"), actor),
+        MemberStateRepliedIntentToInvestigate(CountryCode("GAB")),
+    )
+    state = case(given(*NOTIFIED, Step(reply("GAB"), actor, at_day(3))))
+    assert state.follow_ups[CountryCode("GAB")].reply == "intent"
+    assert state.follow_ups[CountryCode("GAB")].replied_at == at_day(3)
+
+
+@pytest.mark.parametrize("actor", [pytest.param(OFFICER, id="officer"),
+                                   pytest.param(GABON, id="the-state-itself")])  # fmt: skip
+def test_the_notified_state_declines_to_investigate(actor: Actor) -> None:
+    then_events(
+        when(given(*NOTIFIED), decline("GAB"), actor),
+        MemberStateDeclinedToInvestigate(CountryCode("GAB")),
+    )
+    assert case(given(*DECLINED)).follow_ups[CountryCode("GAB")].reply == "declined"
+
+
+def test_a_reply_at_the_very_instant_of_notification_is_in_order() -> None:
+    notified_at = at_day(2)
+    state = given(*INVOLVING, Step(notify("GAB"), at=notified_at))
+
+    then_events(
+        when(state, reply("GAB"), GABON, at=notified_at),
+        MemberStateRepliedIntentToInvestigate(CountryCode("GAB")),
+    )
+
+
+def test_a_state_replies_only_for_itself_even_when_its_nationals_are_involved() -> None:
+    state = given(*BOTH_NOTIFIED)
+
+    then_events(when(state, reply("NPL"), NEPAL),
+                MemberStateRepliedIntentToInvestigate(CountryCode("NPL")))  # fmt: skip
+    with then_rejected(Rule.FORBIDDEN_MEMBER_STATE, "member_state"):
+        when(state, reply("GAB"), NEPAL)
+
+
+# --- AppointNationalInvestigationOfficer ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("steps", "actor"),
+    [
+        pytest.param(NOTIFIED, GABON, id="before-replying"),
+        pytest.param(REPLIED, GABON, id="after-intent"),
+        pytest.param(REPLIED, OFFICER, id="recorded-by-officer"),
+    ],
+)
+def test_the_notified_state_appoints_a_national_investigation_officer(
+    steps: Steps, actor: Actor
+) -> None:
+    then_events(
+        when(given(*steps), appoint("GAB"), actor),
+        NationalInvestigationOfficerAppointed(CountryCode("GAB")),
+    )
+
+
+def test_an_appointment_is_remembered_without_touching_the_reply() -> None:
+    state = case(given(*REPLIED, Step(appoint("GAB"), at=at_day(5))))
+
+    follow_up = state.follow_ups[CountryCode("GAB")]
+    assert (follow_up.reply, follow_up.nio_appointed_at) == ("intent", at_day(5))
+
+
+# --- OpenInvestigation ------------------------------------------------------------------
+
+
+def test_oios_opens_a_un_investigation_without_any_notification() -> None:
+    then_events(
+        when(given(*INVOLVING), open_investigation(OIOS, None, urgent=True)),
+        InvestigationOpened("I1", OIOS, None, True),
+    )
+
+
+@pytest.mark.parametrize(
+    ("entity", "actor"),
+    [
+        pytest.param(InvestigatingEntity.NIO, GABON, id="nio-by-the-state"),
+        pytest.param(InvestigatingEntity.TCC, GABON, id="tcc-by-the-state"),
+        pytest.param(InvestigatingEntity.PCC, OFFICER, id="pcc-recorded-by-officer"),
+    ],
+)
+def test_the_notified_state_opens_a_national_investigation(
+    entity: InvestigatingEntity, actor: Actor
+) -> None:
+    then_events(
+        when(given(*REPLIED), open_investigation(entity, "GAB"), actor),
+        InvestigationOpened("I1", entity, CountryCode("GAB"), False),
+    )
+
+
+def test_investigation_ids_continue_i1_i2_and_may_be_given() -> None:
+    state = given(*INVESTIGATING)
+
+    then_events(when(state, open_investigation(OIOS, None)),
+                InvestigationOpened("I2", OIOS, None, False))  # fmt: skip
+    then_events(
+        when(state, open_investigation(OIOS, None, investigation_id="OIOS-0042")),
+        InvestigationOpened("OIOS-0042", OIOS, None, False),
+    )
+
+
+# --- ConcludeInvestigation --------------------------------------------------------------
+
+
+def test_a_concluded_investigation_counts_the_days_it_took() -> None:
+    opened, concluded = datetime(2024, 1, 10, 17, tzinfo=UTC), datetime(2024, 3, 10, 8, tzinfo=UTC)
+    state = given(*REPLIED, Step(open_investigation(urgent=True), at=opened))
+
+    command = conclude("I1", Finding.SUBSTANTIATED, victims_interviewed=False)
+    events = when(state, command, GABON, at=concluded)
+
+    then_events(
+        events,
+        InvestigationConcluded(
+            "I1", NIO, CountryCode("GAB"), Finding.SUBSTANTIATED, False, days_taken=60
+        ),
+    )
+
+
+def test_an_investigation_concluded_on_the_day_it_opened_took_zero_days() -> None:
+    opened = datetime(2024, 2, 1, 8, tzinfo=UTC)
+    state = given(*INVOLVING, Step(open_investigation(OIOS, None), at=opened))
+
+    events = when(state, conclude("I1", Finding.NOT_SUBSTANTIATED), at=opened)
+
+    then_events(
+        events, InvestigationConcluded("I1", OIOS, None, Finding.NOT_SUBSTANTIATED, True, 0)
+    )
+
+
+def test_the_un_concludes_its_own_investigation_and_a_state_its_own() -> None:
+    state = given(*BOTH_INVESTIGATING, open_investigation(NIO, "NPL"))  # I1 Gabon, I2 Nepal
+
+    assert [e.member_state for e in when(state, conclude("I2"), NEPAL)
+            if isinstance(e, InvestigationConcluded)] == ["NPL"]  # fmt: skip
+    assert [type(e) for e in when(given(*UN_INVESTIGATING), conclude("I1"))] == [
+        InvestigationConcluded
+    ]
+
+
+def test_a_national_finding_bears_on_that_states_nationals_only() -> None:
+    assert case(given(*INVESTIGATING)).substantiated_for(CountryCode("GAB")) is None
+    assert case(given(*UNSUBSTANTIATED)).substantiated_for(CountryCode("GAB")) is None
+    found = case(given(*SUBSTANTIATED))
+    assert found.substantiated_for(CountryCode("GAB")) == T0 + timedelta(hours=7)
+    assert found.substantiated_for(CountryCode("NPL")) is None
+
+
+def test_a_un_finding_bears_on_every_national_in_the_case() -> None:
+    found = case(given(*UN_SUBSTANTIATED))
+
+    assert found.substantiated_for(CountryCode("GAB")) is not None
+    assert found.substantiated_for(CountryCode("NPL")) is not None
+
+
+def test_a_substantiated_finding_is_kept_on_its_investigation() -> None:
+    concluded = case(given(*SUBSTANTIATED)).investigations["I1"]
+
+    assert concluded.finding is Finding.SUBSTANTIATED
+    assert concluded.concluded_at == T0 + timedelta(hours=7)
+
+
+# --- RepatriatePersonnel ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("actor", [pytest.param(OFFICER, id="officer"),
+                                   pytest.param(GABON, id="the-state-itself")])  # fmt: skip
+def test_uniformed_personnel_are_repatriated_with_their_state_copied(actor: Actor) -> None:
+    then_events(
+        when(given(*INVOLVING), repatriate("P1", disciplinary=False), actor),
+        PersonnelRepatriated("P1", CountryCode("GAB"), False),
+    )
+
+
+def test_repatriation_needs_no_finding_and_is_remembered_per_perpetrator() -> None:
+    state = given(*INVOLVING, repatriate("P1"))
+
+    assert case(state).repatriated == {"P1"}
+    then_events(when(state, repatriate("P2"), NEPAL),
+                PersonnelRepatriated("P2", CountryCode("NPL"), True))  # fmt: skip
+
+
+# --- ImposeSanction ---------------------------------------------------------------------
+
+
+def test_the_state_imposes_a_sanction_on_its_national_after_a_substantiated_finding() -> None:
+    then_events(
+        when(given(*SUBSTANTIATED), sanction("P1", SanctionKind.IMPRISONMENT, months=24), GABON),
+        SanctionImposed(
+            "P1", CountryCode("GAB"), SanctionAuthority.MEMBER_STATE, SanctionKind.IMPRISONMENT, 24
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "imposed_by", "months"),
+    [
+        pytest.param(SanctionKind.BAN_FROM_FUTURE_SERVICE, SanctionAuthority.UNITED_NATIONS,
+                     None, id="un-ban"),
+        pytest.param(SanctionKind.DISMISSAL, SanctionAuthority.MEMBER_STATE, None,
+                     id="dismissal-needs-no-months"),
+        pytest.param(SanctionKind.SUSPENSION, SanctionAuthority.MEMBER_STATE, 6,
+                     id="suspension-with-months"),
+    ],
+)  # fmt: skip
+def test_an_officer_records_sanctions_of_either_authority(
+    kind: SanctionKind, imposed_by: SanctionAuthority, months: int | None
+) -> None:
+    then_events(
+        when(given(*UN_SUBSTANTIATED), sanction("P2", kind, imposed_by, months)),
+        SanctionImposed("P2", CountryCode("NPL"), imposed_by, kind, months),
+    )
+
+
+# --- ConcludeProsecution ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("outcome", "sentence_months"),
+    [
+        pytest.param(ProsecutionOutcome.CONVICTED, 36, id="convicted-with-sentence"),
+        pytest.param(ProsecutionOutcome.CONVICTED, None, id="convicted-sentence-unknown"),
+        pytest.param(ProsecutionOutcome.ACQUITTED, None, id="acquitted"),
+        pytest.param(ProsecutionOutcome.DISMISSED, None, id="dismissed"),
+    ],
+)
+def test_the_state_concludes_the_prosecution_of_its_national(
+    outcome: ProsecutionOutcome, sentence_months: int | None
+) -> None:
+    then_events(
+        when(given(*SUBSTANTIATED), prosecute("P1", outcome, sentence_months), GABON),
+        ProsecutionConcluded("P1", CountryCode("GAB"), outcome, sentence_months),
+    )
+
+
+def test_a_prosecution_is_concluded_once_per_perpetrator() -> None:
+    state = given(*UN_SUBSTANTIATED, prosecute("P1"))
+
+    assert case(state).prosecuted == {"P1"}
+    then_events(
+        when(state, prosecute("P2", ProsecutionOutcome.ACQUITTED, None)),
+        ProsecutionConcluded("P2", CountryCode("NPL"), ProsecutionOutcome.ACQUITTED, None),
+    )
+
+
+def test_a_prosecution_outcome_may_not_precede_the_substantiated_finding_in_time() -> None:
+    state = given(*REPLIED, Step(open_investigation(), at=at_day(1)),
+                  Step(conclude("I1"), at=at_day(60)))  # fmt: skip
+
+    with then_rejected(Rule.OUT_OF_ORDER, "occurred_at"):
+        when(state, prosecute("P1"), GABON, at=at_day(30))
+
+
+def test_a_sanction_may_not_precede_the_substantiated_finding_in_time() -> None:
+    state = given(*REPLIED, Step(open_investigation(), at=at_day(1)),
+                  Step(conclude("I1"), at=at_day(60)))  # fmt: skip
+
+    with then_rejected(Rule.OUT_OF_ORDER, "occurred_at"):
+        when(state, sanction("P1"), GABON, at=at_day(30))
+
+
+# --- CloseCase --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", [pytest.param(r, id=r.value) for r in ClosureReason])
+def test_an_officer_closes_a_case(reason: ClosureReason) -> None:
+    then_events(when(given(*REPORTED), close(reason)), CaseClosed(reason))
+    assert case(given(*REPORTED, close(reason))).status == "closed"
+
+
+# Commands an officer may submit on the state their steps build, and whether Gabon, whose
+# national P1 is, may submit them too. Every state but the first and last involves Gabon.
+ACCEPTABLE = [
+    pytest.param((), report(), False, id="ReportAllegation"),
+    pytest.param(ONLY_GAB, identify(), False, id="IdentifyAllegedPerpetrator"),
+    pytest.param(ONLY_GAB, victim(), False, id="RecordVictim"),
+    pytest.param(INVOLVING, notify("GAB"), False, id="NotifyMemberState"),
+    pytest.param(NOTIFIED, reply("GAB"), True, id="ReplyIntentToInvestigate"),
+    pytest.param(NOTIFIED, decline("GAB"), True, id="DeclineToInvestigate"),
+    pytest.param(NOTIFIED, appoint("GAB"), True, id="AppointNationalInvestigationOfficer"),
+    pytest.param(INVOLVING, open_investigation(OIOS, None), False, id="OpenInvestigation-OIOS"),
+    pytest.param(NOTIFIED, open_investigation(NIO, "GAB"), True, id="OpenInvestigation-national"),
+    pytest.param(UN_INVESTIGATING, conclude("I1"), False, id="ConcludeInvestigation-OIOS"),
+    pytest.param(INVESTIGATING, conclude("I1"), True, id="ConcludeInvestigation-national"),
+    pytest.param(INVOLVING, repatriate("P1"), True, id="RepatriatePersonnel"),
+    pytest.param(SUBSTANTIATED, sanction("P1"), True, id="ImposeSanction"),
+    pytest.param(SUBSTANTIATED, prosecute("P1"), True, id="ConcludeProsecution"),
+    pytest.param(ONLY_GAB, close(), False, id="CloseCase"),
+    pytest.param((), compact("GAB"), True, id="SignVoluntaryCompact"),
+]
+ON_A_CASE = [
+    p for p in ACCEPTABLE if not isinstance(p.values[1], ReportAllegation | SignVoluntaryCompact)
+]
+
+
+def test_the_acceptable_table_covers_every_command() -> None:
+    assert {type(p.values[1]).__name__ for p in ACCEPTABLE} == set(COMMAND_TYPES)
+
+
+@pytest.mark.parametrize(("steps", "command", "member_state_may"), ACCEPTABLE)
+def test_oversight_can_do_nothing_that_an_officer_can(
+    steps: Steps, command: Command, member_state_may: bool
+) -> None:
+    state = arrange(steps, command)
+    assert when(state, command, OFFICER)
+
+    with then_rejected(Rule.FORBIDDEN_ROLE, None):
+        when(state, command, OVERSIGHT)
+
+
+@pytest.mark.parametrize(("steps", "command", "member_state_may"), ACCEPTABLE)
+def test_a_member_state_submits_only_what_is_its_own_to_submit(
+    steps: Steps, command: Command, member_state_may: bool
+) -> None:
+    state = arrange(steps, command)
+
+    if member_state_may:
+        assert when(state, command, GABON)
+    else:
+        with then_rejected(Rule.FORBIDDEN_ROLE, None):
+            when(state, command, GABON)
+
+
+@pytest.mark.parametrize(("steps", "command", "member_state_may"), ON_A_CASE)
+def test_a_member_state_acts_on_no_case_without_its_nationals(
+    steps: Steps, command: Command, member_state_may: bool
+) -> None:
+    state = given(*steps)
+
+    with then_rejected(Rule.FORBIDDEN_MEMBER_STATE, "case_id"):
+        when(state, command, PAKISTAN)
+
+
+@pytest.mark.parametrize(("steps", "command", "member_state_may"), ACCEPTABLE)
+def test_a_member_state_principal_without_a_country_is_refused_everything(
+    steps: Steps, command: Command, member_state_may: bool
+) -> None:
+    state = arrange(steps, command)
+    stateless = Actor("mission-unknown", Role.MEMBER_STATE)
+
+    with pytest.raises(Rejection) as raised:
+        when(state, command, stateless)
+    assert raised.value.code in {Rule.FORBIDDEN_ROLE, Rule.FORBIDDEN_MEMBER_STATE}
+
+
+def test_a_member_state_whose_only_national_is_a_civilian_is_in_scope() -> None:
+    """Scope follows nationality; only notification needs a uniformed national."""
+    state = given(*UN_SUBSTANTIATED)
+
+    then_events(
+        when(state, sanction("P3", SanctionKind.FINE, months=None), FRANCE),
+        SanctionImposed(
+            "P3", CountryCode("FRA"), SanctionAuthority.MEMBER_STATE, SanctionKind.FINE, None
+        ),
+    )
+    with then_rejected(Rule.NOT_NOTIFIED, "member_state"):
+        when(state, reply("FRA"), FRANCE)
+
+
+@pytest.mark.parametrize(("steps", "command", "member_state_may"), ON_A_CASE)
+def test_nothing_is_accepted_after_the_case_is_closed(
+    steps: Steps, command: Command, member_state_may: bool
+) -> None:
+    state = given(*steps, close())
+
+    with then_rejected(Rule.CASE_CLOSED, "case_id"):
+        when(state, command)
+
+
+def test_closing_an_unreported_case_finds_no_case() -> None:
+    with then_rejected(Rule.CASE_NOT_FOUND, "case_id"):
+        when(nothing(case_stream(CASE)), close())
+
+
+# --- SignVoluntaryCompact ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("actor", [pytest.param(OFFICER, id="officer"),
+                                   pytest.param(GABON, id="the-state-itself")])  # fmt: skip
+def test_a_state_signs_the_voluntary_compact_on_its_own_stream(actor: Actor) -> None:
+    then_events(
+        when(nothing(state_stream("GAB")), compact("GAB"), actor),
+        VoluntaryCompactSigned(CountryCode("GAB")),
+    )
+    record_ = given(Step(compact("GAB"), actor, at_day(1)))
+    assert isinstance(record_, MemberStateRecord)
+    assert (record_.member_state, record_.compact_signed_at) == ("GAB", at_day(1))
+
+
+# --- the chain and replay ---------------------------------------------------------------
+
+
+def test_a_whole_case_is_one_gapless_chain_that_replays_to_the_same_state() -> None:
+    state, envelopes = record(*CLOSED)
+
+    assert [e.sequence for e in envelopes] == list(range(1, len(envelopes) + 1))
+    assert envelopes[0].prev_hash == StreamHead().hash
+    assert all(b.prev_hash == a.hash for a, b in pairwise(envelopes))
+    assert fold(case_stream(CASE), envelopes) == state
+    assert state.head == envelopes[-1].head
