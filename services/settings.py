@@ -57,7 +57,6 @@ class Settings:
     topic_min_insync_replicas: int = 1
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    worker_web_port: int = 6066
     worker_id: str = "accountability"
     command_timeout_seconds: float = 10.0
     visibility_timeout_seconds: float = 5.0
@@ -65,15 +64,12 @@ class Settings:
     projector_batch_size: int = 1000
     decider_batch_size: int = 256
     log_level: str = "info"
-    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             name = PREFIX + f.name.upper()
             if name not in env:
                 continue
@@ -108,8 +104,6 @@ class Settings:
         """The settings as ``ACCOUNTABILITY_*`` variables, for child processes."""
         env: dict[str, str] = {}
         for f in fields(self):
-            if f.name == "extra":
-                continue
             value = getattr(self, f.name)
             text = value.reveal() if isinstance(value, Secret) else str(value)
             env[PREFIX + f.name.upper()] = text
@@ -117,7 +111,7 @@ class Settings:
 
 
 def setting_names() -> list[str]:
-    return [PREFIX + f.name.upper() for f in fields(Settings) if f.name != "extra"]
+    return [PREFIX + f.name.upper() for f in fields(Settings)]
 
 
 def _parse(name: str, raw: str, kind: object) -> object:

@@ -7,7 +7,6 @@ except in CI (``CI`` set), where a missing server is a failure.
 """
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
+from support.net import free_port
 
 from accountability.projections import all_projections
 from accountability.projections.sql import metadata as read_model_metadata
@@ -27,12 +27,6 @@ from accountability.services.store import metadata as store_metadata
 ADMIN_URL = os.environ.get(
     "ACCOUNTABILITY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _psycopg(url: str) -> str:
@@ -108,7 +102,6 @@ def settings(tmp_path: Path) -> Settings:
         database_url=Secret(f"sqlite:///{tmp_path / 'data' / 'accountability.db'}"),
         kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",
         api_port=free_port(),
-        worker_web_port=free_port(),
         worker_id=f"accountability-test-{uuid.uuid4().hex[:8]}",
         command_timeout_seconds=20.0,
     )

@@ -42,6 +42,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        db.create_schema(engine)  # idempotent; the API may start before any worker
         bus.start()
         log.info("API ready: GraphQL at http://%s:%d/graphql", settings.api_host, settings.api_port)
         try:

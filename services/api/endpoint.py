@@ -140,8 +140,9 @@ class GraphQLEndpoint:
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [_format(e) for e in result.errors]
-        status = 200 if result.data is not None else 400
-        return JSONResponse(body, status)
+        # A document that validated was executed: field errors are reported in the body
+        # with 200, as GraphQL over HTTP has it for application/json.
+        return JSONResponse(body, 200)
 
 
 def _wants_html(request: Request) -> bool:

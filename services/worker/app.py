@@ -101,9 +101,10 @@ def create_app(settings: Settings, engine: Engine) -> faust.App:
         consumer_auto_offset_reset="earliest",
         processing_guarantee="at_least_once",
         producer_acks=-1,
+        # No web server: BROKER.md saw Faust bind 0.0.0.0:6066 even with web disabled,
+        # so it is also told to bind only the loopback interface.
         web_enabled=False,
         web_bind="127.0.0.1",
-        web_port=settings.worker_web_port,
         agent_supervisor=CrashingSupervisor,
     )
     commands = app.topic(COMMANDS, key_type=bytes, value_type=bytes)
