@@ -357,7 +357,7 @@ def run_bench(settings: Settings, *, events: int, output: str) -> int:
             results.rebuild_postgres = _rebuild(pg_url, broker.bootstrap, settings.topic_partitions)
             progress(f"  {_rate(results.rebuild_postgres)} events/s")
             progress("baseline: Faust, one transaction per event …")
-            limit = min(results.log_events, 20_000)
+            limit = min(results.log_events, 5_000)
             results.baseline_events, results.baseline_seconds = _baseline(
                 broker.bootstrap, workdir, limit, timeout=900
             )
