@@ -1,4 +1,9 @@
-"""The state of one allegation case, folded from its own events."""
+"""The state of one allegation case, folded from its own events.
+
+Corrections refold the case: after an ``EventCorrected`` or ``EventRetracted`` the
+state is the fold of the events in force (``history.py``), so a corrected
+nationality changes which Member State may act and a retracted perpetrator is gone.
+"""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -9,18 +14,30 @@ from .catalogue import (
     AllegationReported,
     AllegedPerpetratorIdentified,
     CaseClosed,
+    CasePublished,
+    CaseReopened,
+    ChildSupportArranged,
+    CriminalReferralMade,
+    EventCorrected,
+    EventRetracted,
+    FollowUpRequested,
+    InterimActionTaken,
     InvestigationConcluded,
     InvestigationOpened,
     MemberStateDeclinedToInvestigate,
     MemberStateNotified,
     MemberStateRepliedIntentToInvestigate,
     NationalInvestigationOfficerAppointed,
+    PaternityClaimFiled,
+    PaternityEstablished,
     PersonnelRepatriated,
     ProsecutionConcluded,
     SanctionImposed,
+    VictimAssistanceProvided,
     VictimRecorded,
 )
 from .envelope import Envelope, StreamHead
+from .history import History
 from .types import CaseId, CaseStatus, CountryCode
 from .vocabulary import (
     AgeGroup,
@@ -71,22 +88,48 @@ class Investigation:
 
 
 @dataclass(frozen=True, slots=True)
+class PaternityClaim:
+    """A claim and its state: the perpetrator's Member State, when it is named."""
+
+    claim_id: str
+    perpetrator_id: str | None
+    member_state: CountryCode | None
+    filed_at: datetime
+    established_at: datetime | None = None
+    support_arranged_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CaseState:
     head: StreamHead = field(default_factory=StreamHead)
     case_id: CaseId | None = None
     status: CaseStatus | None = None
     received_at: datetime | None = None
+    closed_at: datetime | None = None
+    published_at: datetime | None = None
     perpetrators: Mapping[str, Perpetrator] = field(default_factory=dict)
     victims: Mapping[str, Victim] = field(default_factory=dict)
     follow_ups: Mapping[CountryCode, FollowUp] = field(default_factory=dict)
     investigations: Mapping[str, Investigation] = field(default_factory=dict)
     repatriated: frozenset[str] = frozenset()
+    referred: Mapping[str, datetime] = field(default_factory=dict)
+    """When each perpetrator was referred to the national authorities."""
     prosecuted: frozenset[str] = frozenset()
+    claims: Mapping[str, PaternityClaim] = field(default_factory=dict)
+    history: History = field(default_factory=History)
     command_ids: frozenset[str] = frozenset()
 
     @property
     def reported(self) -> bool:
         return self.case_id is not None
+
+    @property
+    def withdrawn(self) -> bool:
+        """The allegation's report was retracted: the case never was."""
+        return any(
+            r.retracted and isinstance(r.envelope.payload, AllegationReported)
+            for r in self.history.records.values()
+        )
 
     @property
     def nationalities(self) -> frozenset[CountryCode]:
@@ -99,8 +142,9 @@ class CaseState:
     def substantiated_for(self, member_state: CountryCode) -> datetime | None:
         """When a finding bearing on ``member_state``'s nationals was first substantiated.
 
-        A UN (OIOS) finding bears on every national in the case; a national
-        investigation only on the nationals of the state that ran it.
+        A UN finding (OIOS or the entity's own investigators) bears on every national
+        in the case; a national investigation only on the nationals of the state that
+        ran it.
         """
         instants = [
             i.concluded_at
@@ -114,12 +158,27 @@ class CaseState:
 
 def evolve_case(state: CaseState, envelope: Envelope) -> CaseState:
     """The state after one more event of the stream. Pure; never raises on a valid stream."""
-    at = envelope.occurred_at
     state = replace(
         state,
         head=envelope.head,
         command_ids=state.command_ids | {envelope.command_id},
+        history=state.history.record(envelope),
     )
+    if isinstance(envelope.payload, EventCorrected | EventRetracted):
+        return refold_case(state)
+    return _apply(state, envelope)
+
+
+def refold_case(state: CaseState) -> CaseState:
+    """The case folded again from its events in force; head and history stay."""
+    folded = CaseState(head=state.head, history=state.history, command_ids=state.command_ids)
+    for envelope in state.history.in_force():
+        folded = _apply(folded, envelope)
+    return folded
+
+
+def _apply(state: CaseState, envelope: Envelope) -> CaseState:
+    at = envelope.occurred_at
     match envelope.payload:
         case AllegationReported(case_id=case_id):
             return replace(state, case_id=case_id, status="open", received_at=at)
@@ -154,12 +213,30 @@ def evolve_case(state: CaseState, envelope: Envelope) -> CaseState:
             )
         case PersonnelRepatriated(perpetrator_id=pid):
             return replace(state, repatriated=state.repatriated | {pid})
+        case CriminalReferralMade(perpetrator_id=pid):
+            return replace(state, referred={**state.referred, pid: at})
         case ProsecutionConcluded(perpetrator_id=pid):
             return replace(state, prosecuted=state.prosecuted | {pid})
-        case SanctionImposed():
-            return state
+        case PaternityClaimFiled() as e:
+            claim = PaternityClaim(e.claim_id, e.perpetrator_id, e.member_state, at)
+            return replace(state, claims={**state.claims, e.claim_id: claim})
+        case PaternityEstablished(claim_id=cid):
+            return _with_claim(state, cid, established_at=at)
+        case ChildSupportArranged(claim_id=cid):
+            return _with_claim(state, cid, support_arranged_at=at)
+        case CasePublished():
+            return replace(state, published_at=at)
         case CaseClosed():
-            return replace(state, status="closed")
+            return replace(state, status="closed", closed_at=at)
+        case CaseReopened():
+            return replace(state, status="open", closed_at=None)
+        case (
+            InterimActionTaken()
+            | SanctionImposed()
+            | FollowUpRequested()
+            | VictimAssistanceProvided()
+        ):
+            return state
         case _:
             raise TypeError(f"{envelope.type} is not an event of a case stream")
 
@@ -180,3 +257,19 @@ def _with_follow_up(
         nio_appointed_at=nio_appointed_at or current.nio_appointed_at,
     )
     return replace(state, follow_ups={**state.follow_ups, member_state: updated})
+
+
+def _with_claim(
+    state: CaseState,
+    claim_id: str,
+    *,
+    established_at: datetime | None = None,
+    support_arranged_at: datetime | None = None,
+) -> CaseState:
+    current = state.claims[claim_id]
+    updated = replace(
+        current,
+        established_at=established_at or current.established_at,
+        support_arranged_at=support_arranged_at or current.support_arranged_at,
+    )
+    return replace(state, claims={**state.claims, claim_id: updated})

@@ -6,18 +6,24 @@ identity: victims are recorded by age group and sex alone.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar
 
 from .types import CaseId, CountryCode
 from .vocabulary import (
     AgeGroup,
     AllegationType,
+    AssistanceKind,
     ClosureReason,
+    DatePrecision,
+    EntityKind,
     Finding,
+    FocalPointRole,
+    InterimAction,
     InvestigatingEntity,
     PersonnelCategory,
     ProsecutionOutcome,
+    ReopenReason,
     SanctionAuthority,
     SanctionKind,
     Sex,
@@ -26,13 +32,20 @@ from .vocabulary import (
 
 @dataclass(frozen=True, slots=True)
 class AllegationReported:
-    """The UN received an allegation; the envelope's ``occurred_at`` is the receipt."""
+    """The UN received an allegation; the envelope's ``occurred_at`` is the receipt.
 
-    schema_version: ClassVar[int] = 1
+    Version 2 added the entity and the precision of the incident date; version 1
+    payloads are upcast (``events/upcasters.py``).
+    """
+
+    schema_version: ClassVar[int] = 2
     case_id: CaseId
     allegation_type: AllegationType
+    entity: EntityKind
+    entity_name: str | None
     mission: str | None
     incident_date: date | None
+    incident_date_precision: DatePrecision
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +117,16 @@ class InvestigationConcluded:
 
 
 @dataclass(frozen=True, slots=True)
+class InterimActionTaken:
+    """A measure pending the outcome: payments suspended, repatriation pending, …"""
+
+    schema_version: ClassVar[int] = 1
+    perpetrator_id: str
+    member_state: CountryCode
+    action: InterimAction
+
+
+@dataclass(frozen=True, slots=True)
 class PersonnelRepatriated:
     schema_version: ClassVar[int] = 1
     perpetrator_id: str
@@ -122,6 +145,15 @@ class SanctionImposed:
 
 
 @dataclass(frozen=True, slots=True)
+class CriminalReferralMade:
+    """The case was referred to the national authorities of the perpetrator's state."""
+
+    schema_version: ClassVar[int] = 1
+    perpetrator_id: str
+    member_state: CountryCode
+
+
+@dataclass(frozen=True, slots=True)
 class ProsecutionConcluded:
     schema_version: ClassVar[int] = 1
     perpetrator_id: str
@@ -131,9 +163,60 @@ class ProsecutionConcluded:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowUpRequested:
+    """The UN asked the Member State again for progress or the outcome."""
+
+    schema_version: ClassVar[int] = 1
+    member_state: CountryCode
+
+
+@dataclass(frozen=True, slots=True)
+class CasePublished:
+    """The case appears in the UN's public table of allegations."""
+
+    schema_version: ClassVar[int] = 1
+    reference: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CaseClosed:
     schema_version: ClassVar[int] = 1
     reason: ClosureReason
+
+
+@dataclass(frozen=True, slots=True)
+class CaseReopened:
+    schema_version: ClassVar[int] = 1
+    reason: ReopenReason
+
+
+@dataclass(frozen=True, slots=True)
+class PaternityClaimFiled:
+    """A paternity claim; the child and the claimant are never identified here."""
+
+    schema_version: ClassVar[int] = 1
+    claim_id: str
+    perpetrator_id: str | None
+    member_state: CountryCode | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaternityEstablished:
+    schema_version: ClassVar[int] = 1
+    claim_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSupportArranged:
+    schema_version: ClassVar[int] = 1
+    claim_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class VictimAssistanceProvided:
+    schema_version: ClassVar[int] = 1
+    victim_id: str
+    kinds: tuple[AssistanceKind, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +225,57 @@ class VoluntaryCompactSigned:
 
     schema_version: ClassVar[int] = 1
     member_state: CountryCode
+
+
+@dataclass(frozen=True, slots=True)
+class CircleOfLeadershipJoined:
+    """The Member State's head of state or government joined the Circle of Leadership."""
+
+    schema_version: ClassVar[int] = 1
+    member_state: CountryCode
+
+
+@dataclass(frozen=True, slots=True)
+class TrustFundContributionMade:
+    """A contribution to the Trust Fund in Support of Victims, in whole US dollars."""
+
+    schema_version: ClassVar[int] = 1
+    member_state: CountryCode
+    amount_usd: int
+
+
+@dataclass(frozen=True, slots=True)
+class FocalPointDesignated:
+    schema_version: ClassVar[int] = 1
+    member_state: CountryCode
+    role: FocalPointRole
+
+
+@dataclass(frozen=True, slots=True)
+class EventCorrected:
+    """An earlier event of the same stream, as it should have been recorded.
+
+    ``corrected_payload`` is the whole corrected payload, canonical JSON of the
+    corrected event's own type at ``corrected_schema_version``; the corrected event
+    itself, and its hash, stay as they were. The latest correction of an event is the
+    one in force.
+    """
+
+    schema_version: ClassVar[int] = 1
+    event_id: str
+    corrected_payload: str
+    corrected_occurred_at: datetime | None
+    reason: str
+    corrected_schema_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventRetracted:
+    """An earlier event of the same stream that should not have been recorded."""
+
+    schema_version: ClassVar[int] = 1
+    event_id: str
+    reason: str
 
 
 CaseEvent = (
@@ -154,13 +288,28 @@ CaseEvent = (
     | NationalInvestigationOfficerAppointed
     | InvestigationOpened
     | InvestigationConcluded
+    | InterimActionTaken
     | PersonnelRepatriated
     | SanctionImposed
+    | CriminalReferralMade
     | ProsecutionConcluded
+    | FollowUpRequested
+    | CasePublished
     | CaseClosed
+    | CaseReopened
+    | PaternityClaimFiled
+    | PaternityEstablished
+    | ChildSupportArranged
+    | VictimAssistanceProvided
 )
-MemberStateEvent = VoluntaryCompactSigned
-Event = CaseEvent | MemberStateEvent
+MemberStateEvent = (
+    VoluntaryCompactSigned
+    | CircleOfLeadershipJoined
+    | TrustFundContributionMade
+    | FocalPointDesignated
+)
+Correction = EventCorrected | EventRetracted
+Event = CaseEvent | MemberStateEvent | Correction
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
@@ -174,10 +323,24 @@ EVENT_TYPES: dict[str, type[Event]] = {
         NationalInvestigationOfficerAppointed,
         InvestigationOpened,
         InvestigationConcluded,
+        InterimActionTaken,
         PersonnelRepatriated,
         SanctionImposed,
+        CriminalReferralMade,
         ProsecutionConcluded,
+        FollowUpRequested,
+        CasePublished,
         CaseClosed,
+        CaseReopened,
+        PaternityClaimFiled,
+        PaternityEstablished,
+        ChildSupportArranged,
+        VictimAssistanceProvided,
         VoluntaryCompactSigned,
+        CircleOfLeadershipJoined,
+        TrustFundContributionMade,
+        FocalPointDesignated,
+        EventCorrected,
+        EventRetracted,
     )
 }

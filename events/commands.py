@@ -13,11 +13,17 @@ from .types import CaseId, CommandId, CountryCode, StreamId
 from .vocabulary import (
     AgeGroup,
     AllegationType,
+    AssistanceKind,
     ClosureReason,
+    DatePrecision,
+    EntityKind,
     Finding,
+    FocalPointRole,
+    InterimAction,
     InvestigatingEntity,
     PersonnelCategory,
     ProsecutionOutcome,
+    ReopenReason,
     Role,
     SanctionAuthority,
     SanctionKind,
@@ -52,6 +58,10 @@ class ReportAllegation(CaseCommand):
     allegation_type: AllegationType
     mission: str | None = None
     incident_date: date | None = None
+    entity: EntityKind = EntityKind.PEACEKEEPING
+    entity_name: str | None = None
+    incident_date_precision: DatePrecision | None = None
+    """Defaults to ``day`` when an incident date is given, ``unknown`` otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +116,12 @@ class ConcludeInvestigation(CaseCommand):
 
 
 @dataclass(frozen=True, slots=True)
+class TakeInterimAction(CaseCommand):
+    perpetrator_id: str
+    action: InterimAction
+
+
+@dataclass(frozen=True, slots=True)
 class RepatriatePersonnel(CaseCommand):
     perpetrator_id: str
     disciplinary: bool = True
@@ -120,10 +136,25 @@ class ImposeSanction(CaseCommand):
 
 
 @dataclass(frozen=True, slots=True)
+class MakeCriminalReferral(CaseCommand):
+    perpetrator_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConcludeProsecution(CaseCommand):
     perpetrator_id: str
     outcome: ProsecutionOutcome
     sentence_months: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFollowUp(CaseCommand):
+    member_state: CountryCode
+
+
+@dataclass(frozen=True, slots=True)
+class PublishCase(CaseCommand):
+    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +163,89 @@ class CloseCase(CaseCommand):
 
 
 @dataclass(frozen=True, slots=True)
-class SignVoluntaryCompact:
-    """Recorded on the Member State's own stream, ``state:<ISO 3166-1 alpha-3>``."""
+class ReopenCase(CaseCommand):
+    reason: ReopenReason
+
+
+@dataclass(frozen=True, slots=True)
+class FilePaternityClaim(CaseCommand):
+    perpetrator_id: str | None = None
+    claim_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EstablishPaternity(CaseCommand):
+    claim_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArrangeChildSupport(CaseCommand):
+    claim_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProvideVictimAssistance(CaseCommand):
+    victim_id: str
+    kinds: tuple[AssistanceKind, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StateCommand:
+    """A command on a Member State's own stream, ``state:<ISO 3166-1 alpha-3>``."""
 
     member_state: CountryCode
 
     @property
     def stream_id(self) -> StreamId:
         return state_stream(self.member_state)
+
+
+@dataclass(frozen=True, slots=True)
+class SignVoluntaryCompact(StateCommand):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class JoinCircleOfLeadership(StateCommand):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ContributeToTrustFund(StateCommand):
+    amount_usd: int
+
+
+@dataclass(frozen=True, slots=True)
+class DesignateFocalPoint(StateCommand):
+    role: FocalPointRole
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectEvent:
+    """Correct an earlier event of ``stream``: its whole payload and, if it was wrong, when."""
+
+    stream: StreamId
+    event_id: str
+    corrected_payload: str
+    reason: str
+    corrected_occurred_at: datetime | None = None
+
+    @property
+    def stream_id(self) -> StreamId:
+        return self.stream
+
+
+@dataclass(frozen=True, slots=True)
+class RetractEvent:
+    """Withdraw an earlier event of ``stream`` recorded in error."""
+
+    stream: StreamId
+    event_id: str
+    reason: str
+
+    @property
+    def stream_id(self) -> StreamId:
+        return self.stream
 
 
 Command = (
@@ -152,11 +258,25 @@ Command = (
     | AppointNationalInvestigationOfficer
     | OpenInvestigation
     | ConcludeInvestigation
+    | TakeInterimAction
     | RepatriatePersonnel
     | ImposeSanction
+    | MakeCriminalReferral
     | ConcludeProsecution
+    | RequestFollowUp
+    | PublishCase
     | CloseCase
+    | ReopenCase
+    | FilePaternityClaim
+    | EstablishPaternity
+    | ArrangeChildSupport
+    | ProvideVictimAssistance
     | SignVoluntaryCompact
+    | JoinCircleOfLeadership
+    | ContributeToTrustFund
+    | DesignateFocalPoint
+    | CorrectEvent
+    | RetractEvent
 )
 
 COMMAND_TYPES: dict[str, type[Command]] = {
@@ -171,11 +291,25 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         AppointNationalInvestigationOfficer,
         OpenInvestigation,
         ConcludeInvestigation,
+        TakeInterimAction,
         RepatriatePersonnel,
         ImposeSanction,
+        MakeCriminalReferral,
         ConcludeProsecution,
+        RequestFollowUp,
+        PublishCase,
         CloseCase,
+        ReopenCase,
+        FilePaternityClaim,
+        EstablishPaternity,
+        ArrangeChildSupport,
+        ProvideVictimAssistance,
         SignVoluntaryCompact,
+        JoinCircleOfLeadership,
+        ContributeToTrustFund,
+        DesignateFocalPoint,
+        CorrectEvent,
+        RetractEvent,
     )
 }
 

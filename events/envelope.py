@@ -26,6 +26,7 @@ from .codec import (
 from .commands import Actor, CommandEnvelope
 from .errors import ChainBroken, DecodeError
 from .types import CommandId, CountryCode, EventId, Hash, JsonObject, JsonValue, StreamId
+from .upcasters import UPCASTERS
 from .vocabulary import Role
 
 GENESIS_HASH: Final = Hash("0" * 64)
@@ -33,9 +34,6 @@ GENESIS_HASH: Final = Hash("0" * 64)
 # Fixed namespace for event ids: uuid5(namespace, "<command id>/<position>") makes a
 # retried command produce the very same ids.
 _EVENT_ID_NAMESPACE: Final = uuid.UUID("9b0a5c1e-6f0d-5b7e-9a43-3f1f0d6c2a17")
-
-UPCASTERS: Final[Mapping[tuple[str, int], Upcaster]] = {}
-"""One-step payload upcasters by (type, from_version); none are needed yet."""
 
 
 @dataclass(frozen=True, slots=True)

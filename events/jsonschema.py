@@ -29,6 +29,7 @@ from .catalogue import EVENT_TYPES
 from .codec import FieldKind, field_specs, format_instant
 from .commands import COMMAND_TYPES, CommandEnvelope
 from .types import CountryCode, JsonObject, JsonValue
+from .upcasters import LEGACY_PAYLOADS
 from .vocabulary import Role
 
 DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
@@ -164,12 +165,19 @@ def payload_schema(cls: type, *, require_all: bool = True) -> JsonObject:
     return schema
 
 
-def event_schema_id(cls: type) -> str:
-    return f"{BASE_URI}/events/{cls.__name__}/v{_version(cls)}.json"
+def event_schema_id(cls: type, name: str | None = None) -> str:
+    return f"{BASE_URI}/events/{name or cls.__name__}/v{_version(cls)}.json"
 
 
-def event_schema_file(cls: type) -> str:
-    return f"{cls.__name__}.v{_version(cls)}.schema.json"
+def event_schema_file(cls: type, name: str | None = None) -> str:
+    return f"{name or cls.__name__}.v{_version(cls)}.schema.json"
+
+
+def _all_versions() -> list[tuple[str, int, type]]:
+    """Every payload shape the log may hold: (type, version, dataclass), current and earlier."""
+    current = [(name, _version(cls), cls) for name, cls in EVENT_TYPES.items()]
+    legacy = [(name, version, cls) for (name, version), cls in LEGACY_PAYLOADS.items()]
+    return sorted(current + legacy, key=lambda item: (item[0], item[1]))
 
 
 def _version(cls: type) -> int:
@@ -179,9 +187,12 @@ def _version(cls: type) -> int:
     return version
 
 
-def event_schema(cls: type) -> JsonObject:
-    """The standalone schema of one event type's payload at its current version."""
-    return {"$schema": DIALECT, "$id": event_schema_id(cls), **payload_schema(cls)}
+def event_schema(cls: type, name: str | None = None) -> JsonObject:
+    """The standalone schema of one event type's payload at one version."""
+    schema = payload_schema(cls)
+    if name is not None:
+        schema["title"] = name
+    return {"$schema": DIALECT, "$id": event_schema_id(cls, name), **schema}
 
 
 # --- envelopes --------------------------------------------------------------------
@@ -208,25 +219,50 @@ def _sha256() -> JsonObject:
     return {"type": "string", "pattern": _HASH_PATTERN, "description": "SHA-256, lowercase hex"}
 
 
-def _by_type(types: Mapping[str, type], versioned: bool) -> list[JsonValue]:
+def _by_type(types: Mapping[str, type]) -> list[JsonValue]:
     """One ``if type is X then payload is X`` rule per type, to pick the payload's schema."""
+    return [
+        {
+            "if": {"required": ["type"], "properties": {"type": {"const": name}}},
+            "then": {"properties": {"payload": {"$ref": f"#/$defs/{name}"}}},
+        }
+        for name in sorted(types)
+    ]
+
+
+def _by_type_and_version() -> list[JsonValue]:
+    """For events: the versions a type has, and the payload schema of each version."""
     rules: list[JsonValue] = []
-    for name, cls in sorted(types.items()):
-        then: JsonObject = {"payload": {"$ref": f"#/$defs/{name}"}}
-        if versioned:
-            then["schema_version"] = {"const": _version(cls)}
+    versions: dict[str, list[JsonValue]] = {}
+    for name, version, _ in _all_versions():
+        versions.setdefault(name, []).append(version)
+        rules.append(
+            {
+                "if": {
+                    "required": ["type", "schema_version"],
+                    "properties": {
+                        "type": {"const": name},
+                        "schema_version": {"const": version},
+                    },
+                },
+                "then": {"properties": {"payload": {"$ref": f"#/$defs/{name}.v{version}"}}},
+            }
+        )
+    for name, known in sorted(versions.items()):
         rules.append(
             {
                 "if": {"required": ["type"], "properties": {"type": {"const": name}}},
-                "then": {"properties": then},
+                "then": {"properties": {"schema_version": {"enum": known}}},
             }
         )
     return rules
 
 
 def envelope_schema() -> JsonObject:
-    """A whole event as stored on the log, at the payload versions this code writes."""
-    defs: JsonObject = {name: payload_schema(cls) for name, cls in EVENT_TYPES.items()}
+    """A whole event as stored on the log, at any payload version the log may hold."""
+    defs: JsonObject = {}
+    for name, version, cls in _all_versions():
+        defs[f"{name}.v{version}"] = {**payload_schema(cls), "title": name}
     defs["actor"] = _actor()
     defs["sha256"] = _sha256()
     properties: JsonObject = {
@@ -270,7 +306,7 @@ def envelope_schema() -> JsonObject:
         "additionalProperties": False,
         "required": list(properties),
         "properties": properties,
-        "allOf": _by_type(EVENT_TYPES, versioned=True),
+        "allOf": _by_type_and_version(),
         "$defs": defs,
     }
 
@@ -312,7 +348,7 @@ def commands_schema() -> JsonObject:
         "additionalProperties": False,
         "required": list(properties),
         "properties": properties,
-        "allOf": _by_type(COMMAND_TYPES, versioned=False),
+        "allOf": _by_type(COMMAND_TYPES),
         "$defs": defs,
     }
 
@@ -327,7 +363,9 @@ def render(schema: JsonObject) -> str:
 
 def schema_documents() -> dict[str, JsonObject]:
     """Every schema file by its name in ``schemas/``."""
-    documents = {event_schema_file(cls): event_schema(cls) for cls in EVENT_TYPES.values()}
+    documents = {
+        event_schema_file(cls, name): event_schema(cls, name) for name, _, cls in _all_versions()
+    }
     documents[ENVELOPE_FILE] = envelope_schema()
     documents[COMMANDS_FILE] = commands_schema()
     return dict(sorted(documents.items()))

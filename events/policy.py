@@ -4,6 +4,7 @@ A deadline is met when its step happened by the due instant, missed when it happ
 late or not at all once the due instant passed, and running before that.
 """
 
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,11 +24,17 @@ class DeadlineStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DeadlinePolicy:
+    """The deadlines of the follow-up chain, named and versioned so that every figure
+    judged under them can say which rules it used."""
+
     policy_id: str
     version: int
     reply_days: int
     day_count: DayCount
     source: str
+    investigation_months: int = 6
+    urgent_investigation_months: int = 3
+    stale_after_days: int = 90
 
     @property
     def label(self) -> str:
@@ -35,6 +42,38 @@ class DeadlinePolicy:
 
     def reply_due(self, notified_at: datetime) -> datetime:
         return add_days(notified_at, self.reply_days, self.day_count)
+
+    def investigation_due(self, opened_at: datetime, urgent: bool) -> datetime:
+        months = self.urgent_investigation_months if urgent else self.investigation_months
+        return add_months(opened_at, months)
+
+    def reply_overdue_before(self, now: datetime) -> datetime:
+        """Notifications made before this instant have a reply due before ``now``.
+
+        The inverse of :meth:`reply_due`, found by bisection since a working-day
+        deadline moves in steps over weekends.
+        """
+        low = now - timedelta(days=self.reply_days * 3 + 7)
+        high = now
+        while (high - low) > timedelta(microseconds=1):
+            middle = low + (high - low) / 2
+            if self.reply_due(middle) < now:
+                low = middle
+            else:
+                high = middle
+        return high
+
+    def stale_before(self, now: datetime) -> datetime:
+        """A follow-up with no step since before this instant has gone stale."""
+        return now - timedelta(days=self.stale_after_days)
+
+
+def add_months(start: datetime, months: int) -> datetime:
+    """The same day and time ``months`` later; the 31st becomes the month's last day."""
+    total = start.month - 1 + months
+    year, month = start.year + total // 12, total % 12 + 1
+    last = monthrange(year, month)[1]
+    return start.replace(year=year, month=month, day=min(start.day, last))
 
 
 def add_days(start: datetime, days: int, count: DayCount) -> datetime:
@@ -68,13 +107,28 @@ def assess(due: datetime, done_at: datetime | None, now: datetime) -> DeadlineSt
     return DeadlineStatus.MISSED if now > due else DeadlineStatus.RUNNING
 
 
+_SOURCES: Final = (
+    "reply within 10 days of the notification: UN spokesperson, March 2016 (press); "
+    "investigations completed within 6 months, 3 when urgency requires: the Secretary-"
+    "General's special measures, A/70/729 (2016); the stale interval is this product's "
+    "default, not a UN rule (DOMAIN.md)"
+)
+
 DEFAULT_POLICY: Final = DeadlinePolicy(
     policy_id="un-sea-2016",
     version=1,
     reply_days=10,
     day_count=DayCount.CALENDAR,
-    source=(
-        "Member State reply within 10 days of notification: UN spokesperson, March 2016 "
-        "(DOMAIN.md); '10 working days' is not confirmed, so calendar days are the default"
-    ),
+    source=_SOURCES + "; '10 working days' is not confirmed, so calendar days are the default",
 )
+
+WORKING_DAYS_POLICY: Final = DeadlinePolicy(
+    policy_id="un-sea-2016-working-days",
+    version=1,
+    reply_days=10,
+    day_count=DayCount.WORKING,
+    source=_SOURCES + "; this variant reads the reply window as 10 working days",
+)
+
+POLICIES: Final = {p.label: p for p in (DEFAULT_POLICY, WORKING_DAYS_POLICY)}
+"""Every policy by its label; a new version is a new entry, never an edit."""

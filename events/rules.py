@@ -1,18 +1,42 @@
 """Named guards: each checks one rule of the world and raises a rejection naming it."""
 
 import re
+from collections import Counter
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from .case import CaseState, FollowUp, Investigation, Perpetrator
+from .case import CaseState, FollowUp, Investigation, PaternityClaim, Perpetrator, Victim
+from .catalogue import (
+    CircleOfLeadershipJoined,
+    Event,
+    FocalPointDesignated,
+    FollowUpRequested,
+    InvestigationConcluded,
+    InvestigationOpened,
+    MemberStateDeclinedToInvestigate,
+    MemberStateNotified,
+    MemberStateRepliedIntentToInvestigate,
+    NationalInvestigationOfficerAppointed,
+    TrustFundContributionMade,
+    VoluntaryCompactSigned,
+)
 from .commands import Actor
 from .countries import COUNTRIES
 from .errors import Rejection
-from .missions import MISSIONS
+from .history import History, Recorded
+from .missions import MISSIONS, MissionKind
 from .types import CountryCode
-from .vocabulary import Role
+from .vocabulary import (
+    AssistanceKind,
+    DatePrecision,
+    EntityKind,
+    InvestigatingEntity,
+    ProsecutionOutcome,
+    Role,
+    SanctionKind,
+)
 
 
 class Rule(StrEnum):
@@ -50,9 +74,32 @@ class Rule(StrEnum):
     ALREADY_SIGNED = "ALREADY_SIGNED"
     FORBIDDEN_ROLE = "FORBIDDEN_ROLE"
     FORBIDDEN_MEMBER_STATE = "FORBIDDEN_MEMBER_STATE"
+    CASE_WITHDRAWN = "CASE_WITHDRAWN"
+    CASE_NOT_CLOSED = "CASE_NOT_CLOSED"
+    ALREADY_PUBLISHED = "ALREADY_PUBLISHED"
+    ALREADY_REFERRED = "ALREADY_REFERRED"
+    UNKNOWN_VICTIM = "UNKNOWN_VICTIM"
+    DUPLICATE_CLAIM = "DUPLICATE_CLAIM"
+    UNKNOWN_CLAIM = "UNKNOWN_CLAIM"
+    PATERNITY_ALREADY_ESTABLISHED = "PATERNITY_ALREADY_ESTABLISHED"
+    PATERNITY_NOT_ESTABLISHED = "PATERNITY_NOT_ESTABLISHED"
+    CHILD_SUPPORT_ALREADY_ARRANGED = "CHILD_SUPPORT_ALREADY_ARRANGED"
+    ALREADY_JOINED = "ALREADY_JOINED"
+    UNKNOWN_EVENT = "UNKNOWN_EVENT"
+    EVENT_NOT_CORRECTABLE = "EVENT_NOT_CORRECTABLE"
+    ALREADY_RETRACTED = "ALREADY_RETRACTED"
+    EVENT_HAS_DEPENDENTS = "EVENT_HAS_DEPENDENTS"
+    CORRECTION_CHANGES_IDENTITY = "CORRECTION_CHANGES_IDENTITY"
+    CORRECTION_CHANGES_NOTHING = "CORRECTION_CHANGES_NOTHING"
+
+
+OFFICER: Final = frozenset({Role.OFFICER})
+OFFICER_OR_STATE: Final = frozenset({Role.OFFICER, Role.MEMBER_STATE})
 
 
 CLOCK_SKEW: Final = timedelta(minutes=5)
+ENTITY_NAME_LIMIT: Final = 100
+REFERENCE_LIMIT: Final = 64
 _IDENTIFIER: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -80,26 +127,142 @@ def ensure_known_mission(code: str | None, field: str) -> None:
         raise Rejection(Rule.UNKNOWN_MISSION, f"unknown mission '{code}'", field)
 
 
+_MISSION_KIND: Final = {
+    EntityKind.PEACEKEEPING: MissionKind.PEACEKEEPING,
+    EntityKind.SPECIAL_POLITICAL: MissionKind.SPECIAL_POLITICAL,
+}
+
+
+def ensure_mission_of_entity(entity: EntityKind, mission: str | None) -> None:
+    """A mission's allegation names its mission, of the right kind; others may name one."""
+    ensure_known_mission(mission, "mission")
+    kind = _MISSION_KIND.get(entity)
+    if kind is None:
+        return
+    if mission is None:
+        raise Rejection(
+            Rule.INVALID_VALUE, f"an allegation in a {entity.value} mission names the mission",
+            "mission",
+        )  # fmt: skip
+    if MISSIONS[mission].kind is not kind:
+        raise Rejection(
+            Rule.INVALID_VALUE,
+            f"{mission} is a {MISSIONS[mission].kind.value} mission, not {entity.value}",
+            "entity",
+        )
+
+
+def ensure_investigation_names_state(
+    entity: InvestigatingEntity, member_state: CountryCode | None
+) -> None:
+    """A national investigation names its Member State; a UN one names none."""
+    if not entity.national and member_state is not None:
+        raise Rejection(
+            Rule.INVALID_VALUE, f"a UN ({entity.value}) investigation names no member_state",
+            "member_state",
+        )  # fmt: skip
+    if entity.national and member_state is None:
+        raise Rejection(
+            Rule.INVALID_VALUE,
+            f"a {entity.value} investigation names its member_state",
+            "member_state",
+        )
+
+
+def ensure_date_precision(given: date | None, precision: DatePrecision | None) -> DatePrecision:
+    """The precision of an incident date: defaulted from the date, never contradicting it."""
+    if precision is None:
+        return DatePrecision.UNKNOWN if given is None else DatePrecision.DAY
+    if (given is None) != (precision is DatePrecision.UNKNOWN):
+        raise Rejection(
+            Rule.INVALID_VALUE,
+            "incident_date_precision is unknown exactly when there is no incident_date",
+            "incident_date_precision",
+        )
+    return precision
+
+
+def ensure_incident_not_after_receipt(incident_date: date | None, received_at: datetime) -> None:
+    if incident_date is not None and incident_date > received_at.date():
+        raise Rejection(
+            Rule.OUT_OF_ORDER,
+            f"incident_date {incident_date} is after the report was received "
+            f"({received_at.date()})",
+            "incident_date",
+        )
+
+
+def ensure_text(value: str | None, field: str, limit: int) -> None:
+    """A short printable text, such as a name or a reference: never blank, never long."""
+    if value is not None and (not value.strip() or len(value) > limit or not value.isprintable()):
+        raise Rejection(
+            Rule.INVALID_VALUE,
+            f"{field} must be 1 to {limit} printable characters, not only spaces",
+            field,
+        )
+
+
 def ensure_positive(value: int | None, field: str) -> None:
     if value is not None and value <= 0:
         raise Rejection(Rule.INVALID_VALUE, f"{field} must be positive, not {value}", field)
 
 
-def ensure_not_in_future(at: datetime, now: datetime) -> None:
-    if at > now + CLOCK_SKEW:
+_NEEDS_MONTHS: Final = frozenset({SanctionKind.IMPRISONMENT, SanctionKind.SUSPENSION})
+
+
+def ensure_months_fit(kind: SanctionKind, months: int | None) -> None:
+    """Imprisonment and suspension are counted in months; other sanctions have none."""
+    ensure_positive(months, "months")
+    if kind in _NEEDS_MONTHS and months is None:
         raise Rejection(
-            Rule.FUTURE_DATE,
-            f"occurred_at {at.isoformat()} is in the future (now {now.isoformat()})",
-            "occurred_at",
+            Rule.MONTHS_REQUIRED, f"a sanction of {kind.value} needs its months", "months"
+        )
+    if kind not in _NEEDS_MONTHS and months is not None:
+        raise Rejection(
+            Rule.MONTHS_NOT_APPLICABLE,
+            f"a sanction of {kind.value} has no months; only "
+            f"{' and '.join(sorted(k.value for k in _NEEDS_MONTHS))} do",
+            "months",
         )
 
 
-def ensure_not_before(at: datetime, earlier: datetime | None, what: str) -> None:
+def ensure_sentence_fits(outcome: ProsecutionOutcome, sentence_months: int | None) -> None:
+    ensure_positive(sentence_months, "sentence_months")
+    if sentence_months is not None and outcome is not ProsecutionOutcome.CONVICTED:
+        raise Rejection(
+            Rule.SENTENCE_WITHOUT_CONVICTION,
+            f"a prosecution that ended {outcome.value} carries no sentence",
+            "sentence_months",
+        )
+
+
+def ensure_assistance_kinds(kinds: tuple[AssistanceKind, ...]) -> None:
+    if not kinds:
+        raise Rejection(Rule.INVALID_VALUE, "kinds names at least one kind of assistance", "kinds")
+    repeated = sorted(kind.value for kind, count in Counter(kinds).items() if count > 1)
+    if repeated:
+        raise Rejection(
+            Rule.INVALID_VALUE, f"kinds names {', '.join(repeated)} more than once", "kinds"
+        )
+
+
+def ensure_not_in_future(at: datetime, now: datetime, field: str = "occurred_at") -> None:
+    if at > now + CLOCK_SKEW:
+        raise Rejection(
+            Rule.FUTURE_DATE,
+            f"{field} {at.isoformat()} is in the future (now {now.isoformat()})",
+            field,
+        )
+
+
+def ensure_not_before(
+    at: datetime, earlier: datetime | None, what: str, field: str = "occurred_at"
+) -> None:
     if earlier is not None and at < earlier:
         raise Rejection(
             Rule.OUT_OF_ORDER,
-            f"occurred_at {at.isoformat()} is before {what} ({earlier.isoformat()})",
-            "occurred_at",
+            f"{field} {at.isoformat()} is before {what} ({earlier.isoformat()})",
+            field,
         )
 
 
@@ -121,20 +284,31 @@ def ensure_own_state(actor: Actor, member_state: CountryCode | None, field: str)
         )
 
 
-def ensure_case_in_scope(actor: Actor, state: CaseState) -> None:
+def ensure_case_in_scope(actor: Actor, state: CaseState, field: str = "case_id") -> None:
     """A Member State acts only on cases that involve its own nationals."""
     if actor.role is Role.MEMBER_STATE and (
         actor.member_state is None or not state.involves(actor.member_state)
     ):
+        where = f"case {state.case_id}" if state.case_id else "this case"
         raise Rejection(
             Rule.FORBIDDEN_MEMBER_STATE,
-            f"case {state.case_id} involves no national of "
-            f"{actor.member_state or 'this principal'}",
+            f"{where} involves no national of {actor.member_state or 'this principal'}",
+            field,
+        )
+
+
+def ensure_not_withdrawn(state: CaseState, case_id: str) -> None:
+    """A case whose report was retracted takes nothing but corrections and retractions."""
+    if state.withdrawn:
+        raise Rejection(
+            Rule.CASE_WITHDRAWN,
+            f"case '{case_id}' was withdrawn: the report of its allegation was retracted",
             "case_id",
         )
 
 
 def ensure_reported(state: CaseState, case_id: str) -> None:
+    ensure_not_withdrawn(state, case_id)
     if not state.reported:
         raise Rejection(
             Rule.CASE_NOT_FOUND, f"no allegation reported as case '{case_id}'", "case_id"
@@ -144,6 +318,13 @@ def ensure_reported(state: CaseState, case_id: str) -> None:
 def ensure_open(state: CaseState) -> None:
     if state.status == "closed":
         raise Rejection(Rule.CASE_CLOSED, f"case {state.case_id} is closed", "case_id")
+
+
+def ensure_closed(state: CaseState) -> datetime | None:
+    """When the case was closed; only a closed case can be reopened."""
+    if state.status != "closed":
+        raise Rejection(Rule.CASE_NOT_CLOSED, f"case {state.case_id} is not closed", "case_id")
+    return state.closed_at
 
 
 def ensure_involved(state: CaseState, member_state: CountryCode, field: str) -> None:
@@ -189,6 +370,26 @@ def ensure_perpetrator(state: CaseState, perpetrator_id: str) -> Perpetrator:
     return perpetrator
 
 
+def ensure_victim(state: CaseState, victim_id: str) -> Victim:
+    victim = state.victims.get(victim_id)
+    if victim is None:
+        raise Rejection(
+            Rule.UNKNOWN_VICTIM, f"case {state.case_id} has no victim '{victim_id}'", "victim_id"
+        )
+    return victim
+
+
+def ensure_claim(state: CaseState, claim_id: str) -> PaternityClaim:
+    claim = state.claims.get(claim_id)
+    if claim is None:
+        raise Rejection(
+            Rule.UNKNOWN_CLAIM,
+            f"case {state.case_id} has no paternity claim '{claim_id}'",
+            "claim_id",
+        )
+    return claim
+
+
 def ensure_investigation(state: CaseState, investigation_id: str) -> Investigation:
     investigation = state.investigations.get(investigation_id)
     if investigation is None:
@@ -213,6 +414,145 @@ def ensure_substantiated(
             "case_id",
         )
     ensure_not_before(at, found_at, "the substantiated finding")
+
+
+def ensure_not_referred(state: CaseState, perpetrator: Perpetrator) -> None:
+    referred_at = state.referred.get(perpetrator.perpetrator_id)
+    if referred_at is not None:
+        raise Rejection(
+            Rule.ALREADY_REFERRED,
+            f"perpetrator '{perpetrator.perpetrator_id}' was referred to the national "
+            f"authorities on {referred_at.date()}",
+            "perpetrator_id",
+        )
+
+
+def ensure_prosecution_basis(state: CaseState, perpetrator: Perpetrator, at: datetime) -> None:
+    """A prosecution outcome follows a criminal referral or a substantiated finding.
+
+    It relies on the earlier of the two, and may not precede it.
+    """
+    bases = [
+        instant
+        for instant in (
+            state.referred.get(perpetrator.perpetrator_id),
+            state.substantiated_for(perpetrator.nationality),
+        )
+        if instant is not None
+    ]
+    if not bases:
+        raise Rejection(
+            Rule.NOT_SUBSTANTIATED,
+            f"a prosecution outcome needs a criminal referral of "
+            f"'{perpetrator.perpetrator_id}' or a substantiated finding in case "
+            f"{state.case_id} by the UN or by {perpetrator.nationality}",
+            "case_id",
+        )
+    ensure_not_before(at, min(bases), "the referral or the substantiated finding")
+
+
+# --- corrections -------------------------------------------------------------------------
+
+REASON_LIMIT: Final = 500
+_IDENTITY_FIELDS: Final = ("case_id", "perpetrator_id", "victim_id", "investigation_id", "claim_id")
+# The Member State a follow-up or an investigation belongs to, or whose stream it is on,
+# is what the event is about; elsewhere member_state is a copy of a nationality.
+_STATE_IS_IDENTITY: Final = (
+    MemberStateNotified,
+    MemberStateRepliedIntentToInvestigate,
+    MemberStateDeclinedToInvestigate,
+    NationalInvestigationOfficerAppointed,
+    FollowUpRequested,
+    InvestigationOpened,
+    InvestigationConcluded,
+    VoluntaryCompactSigned,
+    CircleOfLeadershipJoined,
+    TrustFundContributionMade,
+    FocalPointDesignated,
+)
+
+
+_CORRECTION_NOUN: Final = {"EventCorrected": "correction", "EventRetracted": "retraction"}
+
+
+def ensure_reason(reason: str) -> None:
+    if not reason.strip() or len(reason) > REASON_LIMIT:
+        raise Rejection(
+            Rule.INVALID_VALUE,
+            f"reason must say why, in 1 to {REASON_LIMIT} characters (not only spaces)",
+            "reason",
+        )
+
+
+def ensure_correctable(history: History, event_id: str) -> Recorded:
+    """The event a correction or retraction names: of this stream, a fact, in force."""
+    recorded = history.get(event_id)
+    if recorded is None:
+        raise Rejection(Rule.UNKNOWN_EVENT, f"this stream has no event '{event_id}'", "event_id")
+    if recorded.is_correction:
+        raise Rejection(
+            Rule.EVENT_NOT_CORRECTABLE,
+            f"event '{event_id}' is a {_CORRECTION_NOUN[recorded.envelope.type]}; correct the "
+            "event it names instead",
+            "event_id",
+        )
+    if recorded.retracted:
+        raise Rejection(
+            Rule.ALREADY_RETRACTED, f"event '{event_id}' was already retracted", "event_id"
+        )
+    return recorded
+
+
+def ensure_recorded_by(actor: Actor, recorded: Recorded) -> None:
+    """A Member State corrects only what it recorded itself; an officer corrects anything."""
+    author = recorded.envelope.actor
+    if actor.role is Role.MEMBER_STATE and (
+        author.role is not Role.MEMBER_STATE or author.member_state != actor.member_state
+    ):
+        raise Rejection(
+            Rule.FORBIDDEN_MEMBER_STATE,
+            f"{actor.member_state or 'this principal'} may correct or retract only the events "
+            f"it recorded itself; event '{recorded.event_id}' was recorded by "
+            f"{author.principal_id}",
+            "event_id",
+        )
+
+
+def ensure_no_dependents(history: History, recorded: Recorded) -> None:
+    """An event that later events in force refer to is retracted only after them."""
+    dependents = history.dependents(recorded)
+    if dependents:
+        named = ", ".join(f"{d.envelope.type} {d.event_id}" for d in dependents)
+        raise Rejection(
+            Rule.EVENT_HAS_DEPENDENTS,
+            f"{recorded.envelope.type} {recorded.event_id} is referred to by {named}; "
+            "retract those first",
+            "event_id",
+        )
+
+
+def ensure_same_identity(original: Event, corrected: Event) -> None:
+    """A correction fixes facts; what the event is about (its ids, its state) stays."""
+    names = [name for name in _IDENTITY_FIELDS if hasattr(original, name)]
+    if isinstance(original, _STATE_IS_IDENTITY):
+        names.append("member_state")
+    changed = [name for name in names if getattr(original, name) != getattr(corrected, name)]
+    if changed:
+        raise Rejection(
+            Rule.CORRECTION_CHANGES_IDENTITY,
+            f"a correction may not change {', '.join(changed)}; retract the event and record "
+            "the right one instead",
+            "corrected_payload",
+        )
+
+
+def ensure_changes_something(recorded: Recorded, corrected: Event, occurred_at: datetime) -> None:
+    if (corrected, occurred_at) == (recorded.payload, recorded.occurred_at):
+        raise Rejection(
+            Rule.CORRECTION_CHANGES_NOTHING,
+            f"the correction of event '{recorded.event_id}' is what is already in force",
+            "corrected_payload",
+        )
 
 
 def next_identifier(prefix: str, taken: Collection[str]) -> str:

@@ -20,6 +20,7 @@ class PersonnelCategory(StrEnum):
     MILITARY_MO = "MO"
     POLICE_UNPOL = "UNPOL"
     POLICE_FPU = "FPU"
+    OTHER = "OTHER"
 
     @property
     def label(self) -> str:
@@ -39,6 +40,7 @@ _CATEGORY_LABELS: Final = {
     PersonnelCategory.MILITARY_MO: "Military (MO)",
     PersonnelCategory.POLICE_UNPOL: "Police (UNPOL)",
     PersonnelCategory.POLICE_FPU: "Police (FPU)",
+    PersonnelCategory.OTHER: "Other (contractor, consultant, partner staff)",
 }
 
 UNIFORMED: Final = frozenset(
@@ -71,16 +73,72 @@ class Sex(StrEnum):
 
 
 class InvestigatingEntity(StrEnum):
-    """Who investigates: the UN's OIOS, or the contributing state's own investigators."""
+    """Who investigates: the UN (OIOS, or the entity's own investigators) or the state.
+
+    TCC and PCC are the troop- and police-contributing country's investigators, NIO
+    its National Investigation Officer embedded with the contingent.
+    """
 
     OIOS = "OIOS"
+    ENTITY = "ENTITY"
     TCC = "TCC"
     PCC = "PCC"
     NIO = "NIO"
 
     @property
     def national(self) -> bool:
-        return self is not InvestigatingEntity.OIOS
+        return self in {InvestigatingEntity.TCC, InvestigatingEntity.PCC, InvestigatingEntity.NIO}
+
+
+class EntityKind(StrEnum):
+    """The UN's kind of entity the personnel served with."""
+
+    PEACEKEEPING = "peacekeeping"
+    SPECIAL_POLITICAL = "special_political"
+    AGENCY_FUND_PROGRAMME = "agency_fund_programme"
+    IMPLEMENTING_PARTNER = "implementing_partner"
+    NON_UN_FORCE = "non_un_force"
+
+
+class DatePrecision(StrEnum):
+    """How much of an incident date is known (HURIDOCS: exact or estimated)."""
+
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+    UNKNOWN = "unknown"
+
+
+class InterimAction(StrEnum):
+    PAYMENTS_SUSPENDED = "payments_suspended"
+    REPATRIATION_PENDING = "repatriation_pending"
+    ADMINISTRATIVE_LEAVE = "administrative_leave"
+    REASSIGNED = "reassigned"
+    OTHER = "other"
+
+
+class ReopenReason(StrEnum):
+    NEW_INFORMATION = "new_information"
+    CLOSED_IN_ERROR = "closed_in_error"
+    MEMBER_STATE_REQUEST = "member_state_request"
+    OTHER = "other"
+
+
+class AssistanceKind(StrEnum):
+    MEDICAL = "medical"
+    PSYCHOSOCIAL = "psychosocial"
+    LEGAL = "legal"
+    MATERIAL = "material"
+    EDUCATION = "education"
+    LIVELIHOOD = "livelihood"
+    OTHER = "other"
+
+
+class FocalPointRole(StrEnum):
+    """Focal points a Member State designates: for paternity claims, or for SEA in general."""
+
+    PATERNITY = "paternity"
+    SEA = "sea"
 
 
 class Finding(StrEnum):
@@ -117,3 +175,15 @@ class ClosureReason(StrEnum):
     ACTION_COMPLETED = "action_completed"
     INSUFFICIENT_INFORMATION = "insufficient_information"
     OTHER_CIRCUMSTANCES = "other_circumstances"
+
+
+class UnStatus(StrEnum):
+    """Investigation status as the UN's quarterly updates word it (2018-19)."""
+
+    PRELIMINARY_ASSESSMENT = "Under preliminary assessment"
+    LIMITED_INFORMATION = "Under review – limited information"  # noqa: RUF001 - the UN's dash
+    UNDER_INVESTIGATION = "Under investigation"
+    PENDING_MEMBER_STATE = "Pending further investigation by the Member State"
+    SUBSTANTIATED = "Substantiated"
+    NOT_SUBSTANTIATED = "Not substantiated"
+    CLOSED_OTHER = "Closed under other circumstances"

@@ -11,7 +11,7 @@ from .codec import (
     parse_instant,
     to_json_object,
 )
-from .commands import COMMAND_TYPES, CommandEnvelope
+from .commands import CASE_STREAM_PREFIX, COMMAND_TYPES, STATE_STREAM_PREFIX, CommandEnvelope
 from .envelope import actor_from_json, actor_to_json
 from .errors import DecodeError, RejectionDetail
 from .types import CommandId, JsonObject, JsonValue, StreamId
@@ -62,6 +62,10 @@ def decode_command(raw: bytes | str) -> CommandEnvelope:
         occurred_at=parse_instant(_text(data, "occurred_at"), "occurred_at"),
         command=command,
     )
+    if not envelope.stream_id.startswith((CASE_STREAM_PREFIX, STATE_STREAM_PREFIX)):
+        raise DecodeError(
+            f"stream '{envelope.stream_id}' is neither case:<id> nor state:<ISO3>", "stream"
+        )
     if data.get("stream_id") != envelope.stream_id:
         raise DecodeError(
             f"stream_id {data.get('stream_id')!r} does not match the command's stream "

@@ -6,6 +6,7 @@ that cannot be served at all (no credential, broker down).
 """
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -15,23 +16,31 @@ from graphene.utils.str_converters import to_camel_case
 
 from accountability.events import commands as c
 from accountability.events import vocabulary as v
-from accountability.events.types import CaseId, CountryCode
+from accountability.events.codec import canonical_json
+from accountability.events.types import CaseId, CountryCode, StreamId
 
 from .context import Accepted as AcceptedOutcome
 from .context import RequestContext
+from .errors import BadInput
 from .queries import require_actor
 from .scalars import Day, Instant
 from .types import (
     Accepted,
     AgeGroup,
     AllegationType,
+    AssistanceKind,
     ClosureReason,
     CommandOutcome,
+    DatePrecision,
+    EntityKind,
     Finding,
+    FocalPointRole,
+    InterimAction,
     InvestigatingEntity,
     PersonnelCategory,
     ProsecutionOutcome,
     Rejected,
+    ReopenReason,
     SanctionAuthority,
     SanctionKind,
     Sex,
@@ -62,8 +71,13 @@ class CaseCommandInput(CommandInput):
 class ReportAllegationInput(CommandInput):
     case_id = graphene.ID(description="Defaults to an id derived from commandId")
     allegation_type = graphene.Field(AllegationType, required=True)
+    entity = graphene.Field(EntityKind, description="Default: peacekeeping")
+    entity_name = graphene.String(description="The agency, fund, programme or partner")
     mission = graphene.String(description="UN acronym, e.g. MINUSCA")
-    incident_date = graphene.Field(Day)
+    incident_date = graphene.Field(Day, description="A month or a year: its first day")
+    incident_date_precision = graphene.Field(
+        DatePrecision, description="Default: day with a date, unknown without"
+    )
 
 
 class IdentifyAllegedPerpetratorInput(CaseCommandInput):
@@ -125,8 +139,69 @@ class CloseCaseInput(CaseCommandInput):
     reason = graphene.Field(ClosureReason, required=True)
 
 
+class ReopenCaseInput(CaseCommandInput):
+    reason = graphene.Field(ReopenReason, required=True)
+
+
+class PerpetratorInput(CaseCommandInput):
+    perpetrator_id = graphene.String(required=True)
+
+
+class InterimActionInput(CaseCommandInput):
+    perpetrator_id = graphene.String(required=True)
+    action = graphene.Field(InterimAction, required=True)
+
+
+class PublishCaseInput(CaseCommandInput):
+    reference = graphene.String(description="The reference in the UN's public table")
+
+
+class PaternityClaimInput(CaseCommandInput):
+    perpetrator_id = graphene.String()
+    claim_id = graphene.String(description="Defaults to C1, C2, …")
+
+
+class ClaimInput(CaseCommandInput):
+    claim_id = graphene.String(required=True)
+
+
+class VictimAssistanceInput(CaseCommandInput):
+    victim_id = graphene.String(required=True)
+    kinds = graphene.List(graphene.NonNull(AssistanceKind), required=True)
+
+
 class SignVoluntaryCompactInput(CommandInput):
     member_state = graphene.String(required=True)
+
+
+class StateInput(CommandInput):
+    member_state = graphene.String(required=True)
+
+
+class TrustFundContributionInput(CommandInput):
+    member_state = graphene.String(required=True)
+    amount_usd = graphene.Int(required=True, description="Whole US dollars")
+
+
+class FocalPointInput(CommandInput):
+    member_state = graphene.String(required=True)
+    role = graphene.Field(FocalPointRole, required=True)
+
+
+class CorrectEventInput(CommandInput):
+    stream_id = graphene.String(required=True, description="case:<id> or state:<ISO3>")
+    event_id = graphene.ID(required=True)
+    corrected_payload = graphene.JSONString(
+        required=True, description="The whole payload as it should have been recorded"
+    )
+    corrected_occurred_at = graphene.Field(Instant, description="If the instant was wrong too")
+    reason = graphene.String(required=True)
+
+
+class RetractEventInput(CommandInput):
+    stream_id = graphene.String(required=True, description="case:<id> or state:<ISO3>")
+    event_id = graphene.ID(required=True)
+    reason = graphene.String(required=True)
 
 
 def case_id_for(command_id: str) -> CaseId:
@@ -162,6 +237,15 @@ async def _submit(info: Any, data: Any, build: Builder) -> Accepted | Rejected:
         message=detail.message,
         field=to_camel_case(detail.field) if detail.field else None,
     )
+
+
+def _payload_text(value: Any) -> str:
+    """A corrected payload, as canonical JSON text whatever the client sent."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, dict):
+        raise BadInput("correctedPayload must be a JSON object", field="correctedPayload")
+    return canonical_json(value).decode("utf-8")
 
 
 def _opt(value: Any, default: Any) -> Any:
@@ -203,9 +287,31 @@ class Mutation(graphene.ObjectType):
     impose_sanction = _mutation(ImposeSanctionInput, "A sanction was imposed.")
     conclude_prosecution = _mutation(ConcludeProsecutionInput, "A prosecution ended.")
     close_case = _mutation(CloseCaseInput, "The case was closed.")
+    reopen_case = _mutation(ReopenCaseInput, "A closed case was reopened.")
+    take_interim_action = _mutation(InterimActionInput, "A measure pending the outcome.")
+    make_criminal_referral = _mutation(
+        PerpetratorInput, "The case was referred to the perpetrator's national authorities."
+    )
+    request_follow_up = _mutation(MemberStateInput, "The UN asked the Member State again.")
+    publish_case = _mutation(PublishCaseInput, "The case appears in the UN's public table.")
+    file_paternity_claim = _mutation(PaternityClaimInput, "A paternity claim was filed.")
+    establish_paternity = _mutation(ClaimInput, "Paternity was established.")
+    arrange_child_support = _mutation(ClaimInput, "Child support was arranged.")
+    provide_victim_assistance = _mutation(VictimAssistanceInput, "A victim was assisted.")
     sign_voluntary_compact = _mutation(
         SignVoluntaryCompactInput, "A Member State signed the Voluntary Compact."
     )
+    join_circle_of_leadership = _mutation(
+        StateInput, "The state's leader joined the Circle of Leadership."
+    )
+    contribute_to_trust_fund = _mutation(
+        TrustFundContributionInput, "A contribution to the Trust Fund in Support of Victims."
+    )
+    designate_focal_point = _mutation(FocalPointInput, "A focal point was designated.")
+    correct_event = _mutation(
+        CorrectEventInput, "Correct an earlier event; the original and its hash stay."
+    )
+    retract_event = _mutation(RetractEventInput, "Withdraw an event recorded in error.")
 
     @staticmethod
     async def resolve_report_allegation(root: None, info: Any, input: Any) -> Any:
@@ -217,6 +323,9 @@ class Mutation(graphene.ObjectType):
                 allegation_type=d.allegation_type,
                 mission=d.mission,
                 incident_date=d.incident_date,
+                entity=_opt(d.entity, v.EntityKind.PEACEKEEPING),
+                entity_name=d.entity_name,
+                incident_date_precision=d.incident_date_precision,
             ),
         )
 
@@ -357,6 +466,98 @@ class Mutation(graphene.ObjectType):
         return await _submit(
             info, input, lambda d, _: c.CloseCase(case_id=d.case_id, reason=d.reason)
         )
+
+    @staticmethod
+    async def resolve_reopen_case(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input, lambda d, _: c.ReopenCase(case_id=d.case_id, reason=d.reason)
+        )
+
+    @staticmethod
+    async def resolve_take_interim_action(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input,
+            lambda d, _: c.TakeInterimAction(d.case_id, d.perpetrator_id, d.action),
+        )  # fmt: skip
+
+    @staticmethod
+    async def resolve_make_criminal_referral(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input, lambda d, _: c.MakeCriminalReferral(d.case_id, d.perpetrator_id)
+        )
+
+    @staticmethod
+    async def resolve_request_follow_up(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input,
+            lambda d, _: c.RequestFollowUp(d.case_id, CountryCode(d.member_state)),
+        )  # fmt: skip
+
+    @staticmethod
+    async def resolve_publish_case(root: None, info: Any, input: Any) -> Any:
+        return await _submit(info, input, lambda d, _: c.PublishCase(d.case_id, d.reference))
+
+    @staticmethod
+    async def resolve_file_paternity_claim(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input,
+            lambda d, _: c.FilePaternityClaim(d.case_id, d.perpetrator_id, d.claim_id),
+        )  # fmt: skip
+
+    @staticmethod
+    async def resolve_establish_paternity(root: None, info: Any, input: Any) -> Any:
+        return await _submit(info, input, lambda d, _: c.EstablishPaternity(d.case_id, d.claim_id))
+
+    @staticmethod
+    async def resolve_arrange_child_support(root: None, info: Any, input: Any) -> Any:
+        return await _submit(info, input, lambda d, _: c.ArrangeChildSupport(d.case_id, d.claim_id))
+
+    @staticmethod
+    async def resolve_provide_victim_assistance(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input,
+            lambda d, _: c.ProvideVictimAssistance(d.case_id, d.victim_id, tuple(d.kinds)),
+        )  # fmt: skip
+
+    @staticmethod
+    async def resolve_join_circle_of_leadership(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input, lambda d, _: c.JoinCircleOfLeadership(CountryCode(d.member_state))
+        )
+
+    @staticmethod
+    async def resolve_contribute_to_trust_fund(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input,
+            lambda d, _: c.ContributeToTrustFund(CountryCode(d.member_state), d.amount_usd),
+        )  # fmt: skip
+
+    @staticmethod
+    async def resolve_designate_focal_point(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input,
+            lambda d, _: c.DesignateFocalPoint(CountryCode(d.member_state), d.role),
+        )  # fmt: skip
+
+    @staticmethod
+    async def resolve_correct_event(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input,
+            lambda d, _: c.CorrectEvent(
+                stream=StreamId(d.stream_id),
+                event_id=d.event_id,
+                corrected_payload=_payload_text(d.corrected_payload),
+                reason=d.reason,
+                corrected_occurred_at=d.corrected_occurred_at,
+            ),
+        )  # fmt: skip
+
+    @staticmethod
+    async def resolve_retract_event(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input,
+            lambda d, _: c.RetractEvent(StreamId(d.stream_id), d.event_id, d.reason),
+        )  # fmt: skip
 
     @staticmethod
     async def resolve_sign_voluntary_compact(root: None, info: Any, input: Any) -> Any:

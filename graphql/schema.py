@@ -5,10 +5,15 @@ from typing import Final
 
 import graphene
 
+from .ledger import LedgerQuery
 from .mutations import Mutation
-from .queries import Query
+from .queries import Query as CaseQuery
 
 SDL_PATH: Final = Path(__file__).with_name("schema.graphql")
+
+
+class Query(CaseQuery, LedgerQuery):
+    """Every query: records, cases, statistics, the audit trail and the ledger's proofs."""
 
 
 def build_schema() -> graphene.Schema:

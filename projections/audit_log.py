@@ -10,8 +10,11 @@ next one. A break is recorded on the event, never hidden. A second event claimin
 stands.
 """
 
+import json
 from collections.abc import Sequence
-from typing import Final
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
@@ -24,10 +27,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    select,
 )
 
+from accountability.events.codec import parse_instant
 from accountability.events.envelope import GENESIS_HASH
 
+from .paging import CursorError, Page, decode_cursor, encode_cursor
 from .rowset import RowSet
 from .runner import Record
 from .sql import UTCDateTime, insert_ignoring_duplicates, metadata
@@ -50,6 +56,7 @@ audit_log = Table(
     Index("ix_audit_log_type", "type", "recorded_at"),
     Index("ix_audit_log_actor", "actor_id", "recorded_at"),
     Index("ix_audit_log_recorded", "recorded_at"),
+    Index("ix_audit_log_position", "partition", "log_offset"),
 )
 
 audit_stream_heads = Table(
@@ -144,3 +151,63 @@ def _chain_error(record: Record, previous_hash: str, previous_sequence: int) -> 
     if envelope.prev_hash != previous_hash:
         return f"prev_hash {envelope.prev_hash} is not the previous event's hash {previous_hash}"
     return None
+
+
+# --- reading -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    event_id: str
+    stream_id: str
+    sequence: int
+    type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    actor_id: str
+    actor_role: str
+    actor_member_state: str | None
+    command_id: str
+    prev_hash: str
+    hash: str
+    chain_valid: bool
+    chain_error: str | None
+    envelope: str
+    cursor: str
+
+
+def audit_trail(
+    conn: Connection, stream_id: str, first: int, after: str | None
+) -> Page[AuditEntry]:
+    query = select(audit_log).where(audit_log.c.stream_id == stream_id)
+    if after is not None:
+        (sequence,) = decode_cursor(after, 1)
+        if not isinstance(sequence, int):
+            raise CursorError(f"malformed cursor '{after}'")
+        query = query.where(audit_log.c.sequence > sequence)
+    rows = conn.execute(query.order_by(audit_log.c.sequence).limit(first + 1)).mappings().all()
+    items = [_audit_entry(r) for r in rows[:first]]
+    return Page(items, len(rows) > first, items[-1].cursor if items else None)
+
+
+def _audit_entry(row: Any) -> AuditEntry:
+    stored = json.loads(row["envelope"])
+    actor = stored["actor"]
+    return AuditEntry(
+        event_id=row["event_id"],
+        stream_id=row["stream_id"],
+        sequence=row["sequence"],
+        type=row["type"],
+        occurred_at=parse_instant(stored["occurred_at"]),
+        recorded_at=row["recorded_at"],
+        actor_id=actor["principal_id"],
+        actor_role=actor["role"],
+        actor_member_state=actor["member_state"],
+        command_id=stored["command_id"],
+        prev_hash=stored["prev_hash"],
+        hash=stored["hash"],
+        chain_valid=row["chain_valid"],
+        chain_error=row["chain_error"],
+        envelope=row["envelope"],
+        cursor=encode_cursor(row["sequence"]),
+    )

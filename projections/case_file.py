@@ -1,301 +1,248 @@
-"""Case file: each case's status, parties, investigations and actions.
+"""Case files: one case as it stood at an instant, with every deadline judged.
 
-The timeline of a case is its audit trail (``audit_log``); this read model holds what
-the case is now.
+Read from ``case_history``'s versions; ``as_of`` picks the version that held then,
+and deadlines are judged at that instant (or now) under a named policy.
 """
 
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Final
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Connection,
-    Date,
-    Index,
-    Integer,
-    String,
-    Table,
-)
+from sqlalchemy import Connection, and_, or_, select
 
-from accountability.events.catalogue import (
-    AllegationReported,
-    AllegedPerpetratorIdentified,
-    CaseClosed,
-    InvestigationConcluded,
-    InvestigationOpened,
-    MemberStateDeclinedToInvestigate,
-    MemberStateNotified,
-    MemberStateRepliedIntentToInvestigate,
-    NationalInvestigationOfficerAppointed,
-    PersonnelRepatriated,
-    ProsecutionConcluded,
-    SanctionImposed,
-    VictimRecorded,
-)
-from accountability.events.commands import CASE_STREAM_PREFIX
-from accountability.events.vocabulary import Finding
+from accountability.events.policy import DeadlinePolicy, DeadlineStatus, assess
 
-from .rowset import Row, RowSet, add_to_list
-from .runner import Record
-from .sql import UTCDateTime, metadata
-
-case_files = Table(
-    "case_files",
-    metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("status", String(16), nullable=False),
-    Column("allegation_type", String(16), nullable=False),
-    Column("mission", String(32)),
-    Column("incident_date", Date),
-    Column("received_at", UTCDateTime, nullable=False),
-    Column("closed_at", UTCDateTime),
-    Column("closure_reason", String(64)),
-    Column("perpetrator_count", Integer, nullable=False),
-    Column("victim_count", Integer, nullable=False),
-    Column("nationalities", String(1024), nullable=False),
-    Column("substantiated", Boolean),
-    Column("last_sequence", Integer, nullable=False),
-    Column("last_recorded_at", UTCDateTime, nullable=False),
-    Index("ix_case_files_received", "received_at", "case_id"),
-    Index("ix_case_files_mission", "mission"),
-)
-
-case_perpetrators = Table(
-    "case_perpetrators",
-    metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("perpetrator_id", String(64), primary_key=True),
-    Column("category", String(16), nullable=False),
-    Column("nationality", String(3), nullable=False),
-    Column("sex", String(16), nullable=False),
-    Column("repatriated_at", UTCDateTime),
-    Index("ix_case_perpetrators_nationality", "nationality", "case_id"),
-)
-
-case_victims = Table(
-    "case_victims",
-    metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("victim_id", String(64), primary_key=True),
-    Column("age_group", String(16), nullable=False),
-    Column("sex", String(16), nullable=False),
-)
-
-case_investigations = Table(
-    "case_investigations",
-    metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("investigation_id", String(64), primary_key=True),
-    Column("entity", String(16), nullable=False),
-    Column("member_state", String(3)),
-    Column("urgent", Boolean, nullable=False),
-    Column("opened_at", UTCDateTime, nullable=False),
-    Column("concluded_at", UTCDateTime),
-    Column("finding", String(32)),
-    Column("victims_interviewed", Boolean),
-    Column("days_taken", Integer),
-)
-
-case_follow_ups = Table(
-    "case_follow_ups",
-    metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("member_state", String(3), primary_key=True),
-    Column("notified_at", UTCDateTime, nullable=False),
-    Column("nio_requested", Boolean, nullable=False),
-    Column("reply", String(16)),
-    Column("replied_at", UTCDateTime),
-    Column("nio_appointed_at", UTCDateTime),
-)
-
-case_actions = Table(
-    "case_actions",
-    metadata,
-    Column("event_id", String(36), primary_key=True),
-    Column("case_id", String(64), nullable=False),
-    Column("perpetrator_id", String(64), nullable=False),
-    Column("member_state", String(3), nullable=False),
-    Column("action", String(16), nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("imposed_by", String(32)),
-    Column("months", Integer),
-    Column("occurred_at", UTCDateTime, nullable=False),
-    Index("ix_case_actions_case", "case_id"),
-)
+from .case_history import case_versions, state_case_versions
+from .casefold import VICTIM_GROUPS
+from .paging import CursorError, Page, decode_cursor, encode_cursor
+from .versions import valid_at
 
 
-class CaseFileProjection:
-    name: Final = "case_file"
-    version: Final = 1
-    tables: Final = (
-        case_files,
-        case_perpetrators,
-        case_victims,
-        case_follow_ups,
-        case_investigations,
-        case_actions,
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    kind: str
+    due_at: datetime
+    status: DeadlineStatus
+    done_at: datetime | None
+    policy: str
+    member_state: str | None = None
+    investigation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    case_id: str
+    as_of: datetime
+    policy: str
+    status: str
+    un_status: str
+    allegation_type: str
+    entity: str
+    entity_name: str | None
+    mission: str | None
+    incident_date: date | None
+    incident_date_precision: str
+    received_at: datetime
+    closed_at: datetime | None
+    closure_reason: str | None
+    published_at: datetime | None
+    substantiated: bool | None
+    nationalities: list[str]
+    victim_groups: dict[str, int]
+    version_from: datetime
+    last_sequence: int
+    perpetrators: list[dict[str, Any]] = field(default_factory=list)
+    victims: list[dict[str, Any]] = field(default_factory=list)
+    follow_ups: list[dict[str, Any]] = field(default_factory=list)
+    investigations: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    deadlines: list[Deadline] = field(default_factory=list)
+
+
+_INSTANT_FIELDS = {
+    "repatriated_at", "referred_at", "notified_at", "replied_at", "nio_appointed_at",
+    "opened_at", "concluded_at", "filed_at", "established_at", "support_arranged_at", "at",
+}  # fmt: skip
+
+
+def _instants(value: Any) -> Any:
+    """JSON from the ``detail`` column with its ISO instants back as datetimes."""
+    if isinstance(value, list):
+        return [_instants(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    parsed: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in _INSTANT_FIELDS and isinstance(item, str):
+            parsed[key] = datetime.fromisoformat(item)
+        elif key == "follow_up_requests":
+            parsed[key] = [datetime.fromisoformat(t) for t in item]
+        else:
+            parsed[key] = _instants(item)
+    return parsed
+
+
+def get_case(
+    conn: Connection,
+    case_id: str,
+    policy: DeadlinePolicy,
+    now: datetime,
+    as_of: datetime | None = None,
+) -> CaseView | None:
+    row = (
+        conn.execute(
+            select(case_versions).where(
+                case_versions.c.case_id == case_id, valid_at(case_versions, as_of)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    detail = _instants(json.loads(row["detail"]))
+    at = as_of or now
+    return CaseView(
+        case_id=row["case_id"],
+        as_of=at,
+        policy=policy.label,
+        status=row["status"],
+        un_status=row["un_status"],
+        allegation_type=row["allegation_type"],
+        entity=row["entity"],
+        entity_name=row["entity_name"],
+        mission=row["mission"],
+        incident_date=row["incident_date"],
+        incident_date_precision=row["incident_date_precision"],
+        received_at=row["received_at"],
+        closed_at=row["closed_at"],
+        closure_reason=row["closure_reason"],
+        published_at=row["published_at"],
+        substantiated=row["substantiated"],
+        nationalities=sorted({p["nationality"] for p in detail["perpetrators"]}),
+        victim_groups={g: row[f"victims_{g}"] for g in VICTIM_GROUPS},
+        version_from=row["recorded_from"],
+        last_sequence=row["last_sequence"],
+        perpetrators=detail["perpetrators"],
+        victims=detail["victims"],
+        follow_ups=detail["follow_ups"],
+        investigations=detail["investigations"],
+        claims=detail["claims"],
+        deadlines=deadlines(detail, policy, at),
     )
 
-    def apply(self, conn: Connection, records: Sequence[Record]) -> None:
-        mine = [r for r in records if r.envelope.stream_id.startswith(CASE_STREAM_PREFIX)]
-        if not mine:
-            return
-        ids = [r.envelope.stream_id.removeprefix(CASE_STREAM_PREFIX) for r in mine]
-        files = RowSet(case_files)
-        perpetrators = RowSet(case_perpetrators)
-        victims = RowSet(case_victims)
-        follow_ups = RowSet(case_follow_ups)
-        investigations = RowSet(case_investigations)
-        actions = RowSet(case_actions)
-        files.load(conn, case_files.c.case_id, ids)
-        perpetrators.load(conn, case_perpetrators.c.case_id, ids)
-        follow_ups.load(conn, case_follow_ups.c.case_id, ids)
-        investigations.load(conn, case_investigations.c.case_id, ids)
-        for record in mine:
-            envelope = record.envelope
-            case_id = envelope.stream_id.removeprefix(CASE_STREAM_PREFIX)
-            case = files.get(case_id)
-            if case is not None and envelope.sequence <= case["last_sequence"]:
-                continue  # already applied: a redelivery or a duplicate in the log
-            at = envelope.occurred_at
-            if isinstance(envelope.payload, AllegationReported):
-                case = files.put(_new_case(case_id, envelope.payload, at))
-            elif case is None:
-                continue  # a stream that does not start with a report is not a case
-            match envelope.payload:
-                case AllegedPerpetratorIdentified() as e:
-                    perpetrators.put(
-                        {
-                            "case_id": case_id,
-                            "perpetrator_id": e.perpetrator_id,
-                            "category": e.category.value,
-                            "nationality": e.nationality,
-                            "sex": e.sex.value,
-                            "repatriated_at": None,
-                        }
-                    )
-                    case["perpetrator_count"] += 1
-                    case["nationalities"] = add_to_list(case["nationalities"], e.nationality)
-                case VictimRecorded() as e:
-                    victims.put(
-                        {
-                            "case_id": case_id,
-                            "victim_id": e.victim_id,
-                            "age_group": e.age_group.value,
-                            "sex": e.sex.value,
-                        }
-                    )
-                    case["victim_count"] += 1
-                case MemberStateNotified() as e:
-                    follow_ups.put(
-                        {
-                            "case_id": case_id,
-                            "member_state": e.member_state,
-                            "notified_at": at,
-                            "nio_requested": e.nio_requested,
-                            "reply": None,
-                            "replied_at": None,
-                            "nio_appointed_at": None,
-                        }
-                    )
-                case MemberStateRepliedIntentToInvestigate(member_state=ms):
-                    _set(follow_ups, (case_id, ms), reply="intent", replied_at=at)
-                case MemberStateDeclinedToInvestigate(member_state=ms):
-                    _set(follow_ups, (case_id, ms), reply="declined", replied_at=at)
-                case NationalInvestigationOfficerAppointed(member_state=ms):
-                    _set(follow_ups, (case_id, ms), nio_appointed_at=at)
-                case InvestigationOpened() as e:
-                    investigations.put(
-                        {
-                            "case_id": case_id,
-                            "investigation_id": e.investigation_id,
-                            "entity": e.entity.value,
-                            "member_state": e.member_state,
-                            "urgent": e.urgent,
-                            "opened_at": at,
-                            "concluded_at": None,
-                            "finding": None,
-                            "victims_interviewed": None,
-                            "days_taken": None,
-                        }
-                    )
-                case InvestigationConcluded() as e:
-                    _set(
-                        investigations,
-                        (case_id, e.investigation_id),
-                        concluded_at=at,
-                        finding=e.finding.value,
-                        victims_interviewed=e.victims_interviewed,
-                        days_taken=e.days_taken,
-                    )
-                    substantiated = e.finding is Finding.SUBSTANTIATED
-                    case["substantiated"] = bool(case["substantiated"]) or substantiated
-                case PersonnelRepatriated() as e:
-                    _set(perpetrators, (case_id, e.perpetrator_id), repatriated_at=at)
-                case SanctionImposed() as e:
-                    actions.put(
-                        _action(envelope.event_id, case_id, e.perpetrator_id, e.member_state, at)
-                        | {
-                            "action": "sanction",
-                            "kind": e.kind.value,
-                            "imposed_by": e.imposed_by.value,
-                            "months": e.months,
-                        }
-                    )
-                case ProsecutionConcluded() as e:
-                    actions.put(
-                        _action(envelope.event_id, case_id, e.perpetrator_id, e.member_state, at)
-                        | {
-                            "action": "prosecution",
-                            "kind": e.outcome.value,
-                            "imposed_by": None,
-                            "months": e.sentence_months,
-                        }
-                    )
-                case CaseClosed() as e:
-                    case.update(status="closed", closed_at=at, closure_reason=e.reason.value)
-                case _:
-                    pass
-            case["last_sequence"] = envelope.sequence
-            case["last_recorded_at"] = envelope.recorded_at
-            files.touch(case)
-        for rows in (files, perpetrators, victims, follow_ups, investigations, actions):
-            rows.flush(conn)
+
+def deadlines(detail: dict[str, Any], policy: DeadlinePolicy, at: datetime) -> list[Deadline]:
+    """Every deadline of the case: each state's reply, each investigation's conclusion."""
+    found: list[Deadline] = []
+    for follow_up in detail["follow_ups"]:
+        due = policy.reply_due(follow_up["notified_at"])
+        done = follow_up["replied_at"]
+        found.append(
+            Deadline("reply", due, assess(due, done, at), done, policy.label,
+                     member_state=follow_up["member_state"])
+        )  # fmt: skip
+    for investigation in detail["investigations"]:
+        due = policy.investigation_due(investigation["opened_at"], investigation["urgent"])
+        done = investigation["concluded_at"]
+        found.append(
+            Deadline("investigation", due, assess(due, done, at), done, policy.label,
+                     member_state=investigation["member_state"],
+                     investigation_id=investigation["investigation_id"])
+        )  # fmt: skip
+    return found
 
 
-def _set(rows: RowSet, key: tuple[str, str], **values: object) -> None:
-    row = rows.get(*key)
-    if row is not None:
-        row.update(values)
-        rows.touch(row)
+def case_involves(conn: Connection, case_id: str, member_state: str) -> bool:
+    """Whether a case involves a Member State (a national among its alleged perpetrators)."""
+    row = conn.execute(
+        select(state_case_versions.c.perpetrators).where(
+            state_case_versions.c.case_id == case_id,
+            state_case_versions.c.member_state == member_state,
+            valid_at(state_case_versions, None),
+        )
+    ).first()
+    return row is not None and row.perpetrators > 0
 
 
-def _new_case(case_id: str, e: AllegationReported, at: datetime) -> Row:
-    return {
-        "case_id": case_id,
-        "status": "open",
-        "allegation_type": e.allegation_type.value,
-        "mission": e.mission,
-        "incident_date": e.incident_date,
-        "received_at": at,
-        "closed_at": None,
-        "closure_reason": None,
-        "perpetrator_count": 0,
-        "victim_count": 0,
-        "nationalities": "",
-        "substantiated": None,
-    }
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    member_state: str | None = None
+    status: str | None = None
+    mission: str | None = None
+    allegation_type: str | None = None
+    un_status: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
 
 
-def _action(
-    event_id: str, case_id: str, perpetrator_id: str, member_state: str, at: datetime
-) -> Row:
-    return {
-        "event_id": event_id,
-        "case_id": case_id,
-        "perpetrator_id": perpetrator_id,
-        "member_state": member_state,
-        "occurred_at": at,
-    }
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    case_id: str
+    status: str
+    un_status: str
+    allegation_type: str
+    mission: str | None
+    received_at: datetime
+    substantiated: bool | None
+    cursor: str
+
+
+def list_cases(
+    conn: Connection,
+    filters: CaseFilter,
+    first: int,
+    after: str | None,
+    as_of: datetime | None = None,
+) -> Page[CaseSummary]:
+    """Cases newest first by the date the UN received them, keyset-paginated."""
+    c = case_versions.c
+    query = select(
+        c.case_id, c.status, c.un_status, c.allegation_type, c.mission, c.received_at,
+        c.substantiated,
+    ).where(valid_at(case_versions, as_of))  # fmt: skip
+    if filters.member_state is not None:
+        involved = select(state_case_versions.c.case_id).where(
+            state_case_versions.c.member_state == filters.member_state,
+            state_case_versions.c.perpetrators > 0,
+            valid_at(state_case_versions, as_of),
+        )
+        query = query.where(c.case_id.in_(involved))
+    for column, value in (
+        (c.status, filters.status),
+        (c.mission, filters.mission),
+        (c.allegation_type, filters.allegation_type),
+        (c.un_status, filters.un_status),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.received_from is not None:
+        query = query.where(c.received_at >= filters.received_from)
+    if filters.received_to is not None:
+        query = query.where(c.received_at < filters.received_to)
+    if after is not None:
+        received, case_id = decode_cursor(after, 2)
+        try:
+            at = datetime.fromisoformat(received)
+        except (TypeError, ValueError):
+            raise CursorError(f"malformed cursor '{after}'") from None
+        query = query.where(or_(c.received_at < at, and_(c.received_at == at, c.case_id < case_id)))
+    rows = conn.execute(
+        query.order_by(c.received_at.desc(), c.case_id.desc()).limit(first + 1)
+    ).mappings()
+    items = [
+        CaseSummary(
+            case_id=r["case_id"],
+            status=r["status"],
+            un_status=r["un_status"],
+            allegation_type=r["allegation_type"],
+            mission=r["mission"],
+            received_at=r["received_at"],
+            substantiated=r["substantiated"],
+            cursor=encode_cursor(r["received_at"], r["case_id"]),
+        )
+        for r in rows
+    ]
+    page = items[:first]
+    return Page(page, len(items) > first, page[-1].cursor if page else None)

@@ -1,267 +1,328 @@
-"""Country follow-up record: what each Member State did about allegations against its nationals.
+"""Country follow-up records: what each Member State did about allegations against its
+nationals, per year and overall, at any instant, under a named deadline policy.
 
-One row per (Member State, case) holds the facts of that state's follow-up; one row
-per case holds what the UN did. Deadlines are not stored: they are judged at query
-time under a versioned policy (``events.policy``), so the same rows answer for any
-policy and any instant.
+Every figure is a named condition on one Member State's row for one case
+(``state_case_versions``): counted with ``SUM(CASE WHEN …)`` for the record, and
+listed with ``WHERE …`` to show the cases behind it, so a figure and its explanation
+can never disagree. Totals (sanctions, sentences, …) sum a column instead; the
+cases behind them are those where it is above zero.
 """
 
-from collections import defaultdict
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Connection,
-    Float,
-    Index,
-    Integer,
-    String,
-    Table,
+from sqlalchemy import ColumnElement, Connection, and_, case, func, not_, or_, select
+
+from accountability.events.countries import COUNTRIES
+from accountability.events.policy import DayCount, DeadlinePolicy, add_months
+
+from .case_history import commitment_versions, state_case_versions
+from .dates import WithinMonths
+from .versions import valid_at
+
+sc = state_case_versions.c
+
+Condition = Callable[[DeadlinePolicy, datetime], ColumnElement[bool]]
+
+
+def _months(urgent: Any, policy: DeadlinePolicy) -> ColumnElement[Any]:
+    return case(
+        (urgent.is_(True), policy.urgent_investigation_months),
+        else_=policy.investigation_months,
+    )
+
+
+def _overdue(prefix: str) -> Condition:
+    """Investigations still open once their deadline passed, judged at ``at``."""
+    opened, concluded, urgent = (
+        sc[f"{prefix}_opened_at"],
+        sc[f"{prefix}_concluded_at"],
+        sc[f"{prefix}_urgent"],
+    )
+
+    def condition(policy: DeadlinePolicy, at: datetime) -> ColumnElement[bool]:
+        normal = add_months(at, -policy.investigation_months)
+        urgent_since = add_months(at, -policy.urgent_investigation_months)
+        return and_(
+            opened.is_not(None),
+            concluded.is_(None),
+            or_(
+                and_(urgent.is_(True), opened < urgent_since),
+                and_(urgent.is_not(True), opened < normal),
+            ),
+        )
+
+    return condition
+
+
+def _concluded(prefix: str, in_time: bool) -> Condition:
+    opened, concluded, urgent = (
+        sc[f"{prefix}_opened_at"],
+        sc[f"{prefix}_concluded_at"],
+        sc[f"{prefix}_urgent"],
+    )
+
+    def condition(policy: DeadlinePolicy, at: datetime) -> ColumnElement[bool]:
+        within = WithinMonths(opened, concluded, _months(urgent, policy))
+        return and_(concluded.is_not(None), within if in_time else not_(within))
+
+    return condition
+
+
+def _reply_elapsed(policy: DeadlinePolicy) -> ColumnElement[Any]:
+    return sc.reply_working_days if policy.day_count is DayCount.WORKING else sc.reply_days
+
+
+_SUBSTANTIATED = sc.substantiated.is_(True)
+_CONCLUDED = or_(sc.national_concluded_at.is_not(None), sc.un_concluded_at.is_not(None))
+_OPEN = sc.case_closed_at.is_(None)
+_COMPLETE = and_(
+    _CONCLUDED, or_(not_(_SUBSTANTIATED), sc.sanctions > 0, sc.prosecutions_concluded > 0)
 )
+"""Nothing more is expected of the state: no finding against its national, or an outcome."""
 
-from accountability.events.catalogue import (
-    AllegationReported,
-    AllegedPerpetratorIdentified,
-    InvestigationConcluded,
-    InvestigationOpened,
-    MemberStateDeclinedToInvestigate,
-    MemberStateNotified,
-    MemberStateRepliedIntentToInvestigate,
-    NationalInvestigationOfficerAppointed,
-    PersonnelRepatriated,
-    ProsecutionConcluded,
-    SanctionImposed,
-    VoluntaryCompactSigned,
-)
-from accountability.events.commands import CASE_STREAM_PREFIX, STATE_STREAM_PREFIX
-from accountability.events.policy import count_working_days
-from accountability.events.vocabulary import ProsecutionOutcome
+COUNTS: dict[str, Condition] = {
+    "allegations": lambda p, at: sc.perpetrators > 0,
+    "allegations_uniformed": lambda p, at: sc.uniformed.is_(True),
+    "notifications": lambda p, at: sc.notified_at.is_not(None),
+    "replies_on_time": lambda p, at: and_(
+        sc.replied_at.is_not(None), _reply_elapsed(p) <= p.reply_days
+    ),
+    "replies_late": lambda p, at: and_(
+        sc.replied_at.is_not(None), _reply_elapsed(p) > p.reply_days
+    ),
+    "replies_missing": lambda p, at: and_(
+        sc.notified_at.is_not(None),
+        sc.replied_at.is_(None),
+        sc.notified_at < p.reply_overdue_before(at),
+    ),
+    "replies_pending": lambda p, at: and_(
+        sc.notified_at.is_not(None),
+        sc.replied_at.is_(None),
+        sc.notified_at >= p.reply_overdue_before(at),
+    ),
+    "declined_to_investigate": lambda p, at: func.coalesce(sc.reply, "") == "declined",
+    "investigator_appointed": lambda p, at: sc.nio_appointed_at.is_not(None),
+    "investigations_by_state": lambda p, at: sc.national_opened_at.is_not(None),
+    "investigations_by_un": lambda p, at: sc.un_opened_at.is_not(None),
+    "investigations_completed": lambda p, at: _CONCLUDED,
+    "state_investigations_on_time": _concluded("national", in_time=True),
+    "state_investigations_late": _concluded("national", in_time=False),
+    "state_investigations_overdue": _overdue("national"),
+    "un_investigations_overdue": _overdue("un"),
+    "substantiated": lambda p, at: _SUBSTANTIATED,
+    "not_substantiated": lambda p, at: and_(_CONCLUDED, not_(_SUBSTANTIATED)),
+    "substantiated_with_outcome": lambda p, at: and_(
+        _SUBSTANTIATED, or_(sc.sanctions > 0, sc.prosecutions_concluded > 0)
+    ),
+    "substantiated_without_outcome": lambda p, at: and_(
+        _SUBSTANTIATED, sc.sanctions == 0, sc.prosecutions_concluded == 0
+    ),
+    "follow_up_requested": lambda p, at: sc.follow_up_requests > 0,
+    "follow_up_outstanding": lambda p, at: and_(
+        _OPEN,
+        sc.last_request_at.is_not(None),
+        or_(sc.last_state_step_at.is_(None), sc.last_state_step_at < sc.last_request_at),
+    ),
+    "stale": lambda p, at: and_(
+        _OPEN,
+        sc.notified_at.is_not(None),
+        not_(_COMPLETE),
+        sc.last_activity_at < p.stale_before(at),
+    ),
+}
+"""Figures that count cases meeting a condition."""
 
-from .rowset import Row, RowSet, add_to_list
-from .runner import Record
-from .sql import UTCDateTime, metadata
+TOTALS = (
+    "perpetrators", "interim_actions", "repatriations", "referrals", "sanctions",
+    "prosecutions_concluded", "convictions", "acquittals", "dismissals", "sentence_months",
+    "paternity_claims", "paternity_established",
+)  # fmt: skip
+"""Figures that add up a column over the cases."""
 
-country_case_facts = Table(
-    "country_case_facts",
-    metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("received_at", UTCDateTime, nullable=False),
-    Column("un_investigation_opened_at", UTCDateTime),
-    Column("un_investigation_concluded_at", UTCDateTime),
-    Column("un_finding", String(32)),
-    Column("last_sequence", Integer, nullable=False),
-)
-
-country_cases = Table(
-    "country_cases",
-    metadata,
-    Column("member_state", String(3), primary_key=True),
-    Column("case_id", String(64), primary_key=True),
-    Column("received_at", UTCDateTime, nullable=False),
-    Column("categories", String(128), nullable=False),
-    Column("perpetrators", Integer, nullable=False),
-    Column("uniformed", Boolean, nullable=False),
-    Column("notified_at", UTCDateTime),
-    Column("nio_requested", Boolean),
-    Column("reply", String(16)),
-    Column("replied_at", UTCDateTime),
-    Column("reply_days", Float),
-    Column("reply_working_days", Integer),
-    Column("nio_appointed_at", UTCDateTime),
-    Column("national_investigation_opened_at", UTCDateTime),
-    Column("national_investigation_concluded_at", UTCDateTime),
-    Column("national_finding", String(32)),
-    Column("repatriations", Integer, nullable=False),
-    Column("sanctions", Integer, nullable=False),
-    Column("prosecutions_concluded", Integer, nullable=False),
-    Column("convictions", Integer, nullable=False),
-    Column("acquittals", Integer, nullable=False),
-    Column("dismissals", Integer, nullable=False),
-    Column("sentence_months", Integer, nullable=False),
-    Index("ix_country_cases_case", "case_id"),
-)
-
-state_commitments = Table(
-    "state_commitments",
-    metadata,
-    Column("member_state", String(3), primary_key=True),
-    Column("compact_signed_at", UTCDateTime),
-    Column("last_sequence", Integer, nullable=False),
-)
+FIGURES = (*COUNTS, *TOTALS)
 
 
-class CountryRecordProjection:
-    name: Final = "country_record"
-    version: Final = 1
-    tables: Final = (country_case_facts, country_cases, state_commitments)
+class CountryMeasure(StrEnum):
+    """Measures countries can be ranked by (formulas in the README)."""
 
-    def apply(self, conn: Connection, records: Sequence[Record]) -> None:
-        cases = [r for r in records if r.envelope.stream_id.startswith(CASE_STREAM_PREFIX)]
-        states = [r for r in records if r.envelope.stream_id.startswith(STATE_STREAM_PREFIX)]
-        if cases:
-            self._apply_cases(conn, cases)
-        if states:
-            self._apply_states(conn, states)
-
-    def _apply_cases(self, conn: Connection, records: Sequence[Record]) -> None:
-        ids = [r.envelope.stream_id.removeprefix(CASE_STREAM_PREFIX) for r in records]
-        facts = RowSet(country_case_facts)
-        rows = RowSet(country_cases)
-        facts.load(conn, country_case_facts.c.case_id, ids)
-        rows.load(conn, country_cases.c.case_id, ids)
-        by_case: dict[str, dict[str, Row]] = defaultdict(dict)
-        for key, row in rows.items():
-            by_case[key[1]][key[0]] = row
-        for record in records:
-            envelope = record.envelope
-            case_id = envelope.stream_id.removeprefix(CASE_STREAM_PREFIX)
-            fact = facts.get(case_id)
-            if fact is not None and envelope.sequence <= fact["last_sequence"]:
-                continue
-            at = envelope.occurred_at
-            if isinstance(envelope.payload, AllegationReported):
-                fact = facts.put(
-                    {
-                        "case_id": case_id,
-                        "received_at": at,
-                        "un_investigation_opened_at": None,
-                        "un_investigation_concluded_at": None,
-                        "un_finding": None,
-                        "last_sequence": envelope.sequence,
-                    }
-                )
-                continue
-            if fact is None:
-                continue
-            fact["last_sequence"] = envelope.sequence
-            facts.touch(fact)
-            involved = by_case[case_id]
-            match envelope.payload:
-                case AllegedPerpetratorIdentified() as e:
-                    row = involved.get(e.nationality) or _new_row(e.nationality, case_id, fact)
-                    involved[e.nationality] = row
-                    row["categories"] = add_to_list(row["categories"], e.category.value)
-                    row["perpetrators"] += 1
-                    row["uniformed"] = row["uniformed"] or e.category.uniformed
-                    rows.put(row)
-                case MemberStateNotified() as e:
-                    _update(
-                        rows,
-                        involved,
-                        e.member_state,
-                        notified_at=at,
-                        nio_requested=e.nio_requested,
-                    )
-                case (
-                    MemberStateRepliedIntentToInvestigate()
-                    | MemberStateDeclinedToInvestigate() as e
-                ):
-                    replying = involved.get(e.member_state)
-                    if replying is not None and replying["notified_at"] is not None:
-                        notified_at = replying["notified_at"]
-                        replying.update(
-                            reply="intent"
-                            if isinstance(e, MemberStateRepliedIntentToInvestigate)
-                            else "declined",
-                            replied_at=at,
-                            reply_days=(at - notified_at).total_seconds() / 86400,
-                            reply_working_days=count_working_days(notified_at, at),
-                        )
-                        rows.touch(replying)
-                case NationalInvestigationOfficerAppointed() as e:
-                    _update(rows, involved, e.member_state, nio_appointed_at=at)
-                case InvestigationOpened(member_state=None):
-                    fact["un_investigation_opened_at"] = at
-                case InvestigationOpened(member_state=ms) if ms is not None:
-                    _update(rows, involved, ms, national_investigation_opened_at=at)
-                case InvestigationConcluded(member_state=None) as e:
-                    fact.update(un_investigation_concluded_at=at, un_finding=e.finding.value)
-                case InvestigationConcluded(member_state=ms) as e if ms is not None:
-                    _update(
-                        rows, involved, ms,
-                        national_investigation_concluded_at=at, national_finding=e.finding.value,
-                    )  # fmt: skip
-                case PersonnelRepatriated() as e:
-                    _increment(rows, involved, e.member_state, "repatriations")
-                case SanctionImposed() as e:
-                    _increment(rows, involved, e.member_state, "sanctions")
-                case ProsecutionConcluded() as e:
-                    _increment(rows, involved, e.member_state, "prosecutions_concluded")
-                    counter = {
-                        ProsecutionOutcome.CONVICTED: "convictions",
-                        ProsecutionOutcome.ACQUITTED: "acquittals",
-                        ProsecutionOutcome.DISMISSED: "dismissals",
-                    }[e.outcome]
-                    _increment(rows, involved, e.member_state, counter)
-                    if e.sentence_months:
-                        _increment(
-                            rows, involved, e.member_state, "sentence_months", e.sentence_months
-                        )
-                case _:
-                    pass
-        facts.flush(conn)
-        rows.flush(conn)
-
-    def _apply_states(self, conn: Connection, records: Sequence[Record]) -> None:
-        codes = [r.envelope.stream_id.removeprefix(STATE_STREAM_PREFIX) for r in records]
-        rows = RowSet(state_commitments)
-        rows.load(conn, state_commitments.c.member_state, codes)
-        for record in records:
-            envelope = record.envelope
-            code = envelope.stream_id.removeprefix(STATE_STREAM_PREFIX)
-            row: Row = rows.get(code) or {
-                "member_state": code, "compact_signed_at": None, "last_sequence": 0,
-            }  # fmt: skip
-            if envelope.sequence <= row["last_sequence"]:
-                continue
-            if isinstance(envelope.payload, VoluntaryCompactSigned):
-                row["compact_signed_at"] = envelope.occurred_at
-            row["last_sequence"] = envelope.sequence
-            rows.put(row)
-        rows.flush(conn)
+    FOLLOW_UP_SCORE = "follow_up_score"
+    ACCOUNTABILITY_RATE = "accountability_rate"
+    REPLY_ON_TIME_RATE = "reply_on_time_rate"
+    STATE_INVESTIGATION_ON_TIME_RATE = "state_investigation_on_time_rate"
+    ALLEGATIONS = "allegations"
+    MISSING_REPLIES = "missing_replies"
 
 
-def _new_row(member_state: str, case_id: str, fact: Row) -> Row:
+@dataclass(frozen=True, slots=True)
+class CountryRecord:
+    code: str
+    name: str
+    as_of: datetime
+    policy: str
+    year: int | None
+    figures: dict[str, int]
+    categories: dict[str, int] = field(default_factory=dict)
+    compact_signed_at: datetime | None = None
+    circle_joined_at: datetime | None = None
+    trust_fund_usd: int = 0
+    trust_fund_contributions: int = 0
+    paternity_focal_point_at: datetime | None = None
+    sea_focal_point_at: datetime | None = None
+
+    @property
+    def reply_on_time_rate(self) -> float | None:
+        f = self.figures
+        return _ratio(f["replies_on_time"], f["replies_on_time"] + f["replies_late"]
+                      + f["replies_missing"])  # fmt: skip
+
+    @property
+    def accountability_rate(self) -> float | None:
+        """Share of substantiated cases with a reported sanction or prosecution outcome."""
+        return _ratio(self.figures["substantiated_with_outcome"], self.figures["substantiated"])
+
+    @property
+    def investigator_appointed_rate(self) -> float | None:
+        return _ratio(self.figures["investigator_appointed"], self.figures["notifications"])
+
+    @property
+    def state_investigation_on_time_rate(self) -> float | None:
+        f = self.figures
+        due = (f["state_investigations_on_time"] + f["state_investigations_late"]
+               + f["state_investigations_overdue"])  # fmt: skip
+        return _ratio(f["state_investigations_on_time"], due)
+
+    @property
+    def follow_up_score(self) -> float | None:
+        """The mean of the defined rates: accountability, replies and investigations on time."""
+        rates = [
+            r
+            for r in (
+                self.accountability_rate,
+                self.reply_on_time_rate,
+                self.state_investigation_on_time_rate,
+            )
+            if r is not None
+        ]
+        return sum(rates) / len(rates) if rates else None
+
+    def measure(self, measure: CountryMeasure) -> float | None:
+        match measure:
+            case CountryMeasure.ALLEGATIONS:
+                return float(self.figures["allegations"])
+            case CountryMeasure.MISSING_REPLIES:
+                return float(self.figures["replies_missing"])
+            case _:
+                value: float | None = getattr(self, measure.value)
+                return value
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+def _scope(as_of: datetime | None, year: int | None, codes: Sequence[str] | None) -> list[Any]:
+    where: list[Any] = [valid_at(state_case_versions, as_of)]
+    if year is not None:
+        where.append(sc.received_year == year)
+    if codes is not None:
+        where.append(sc.member_state.in_(list(codes)))
+    return where
+
+
+def country_records(
+    conn: Connection,
+    policy: DeadlinePolicy,
+    now: datetime,
+    *,
+    as_of: datetime | None = None,
+    year: int | None = None,
+    codes: Sequence[str] | None = None,
+) -> dict[str, CountryRecord]:
+    """The record of every country involved in a case (or of ``codes``), judged at
+    ``as_of`` (from what was recorded by then) or at ``now``."""
+    at = as_of or now
+    where = _scope(as_of, year, codes)
+    columns = [
+        *(func.coalesce(func.sum(case((c(policy, at), 1), else_=0)), 0).label(n)
+          for n, c in COUNTS.items()),
+        *(func.coalesce(func.sum(sc[n]), 0).label(n) for n in TOTALS),
+    ]  # fmt: skip
+    rows = conn.execute(select(sc.member_state, *columns).where(*where).group_by(sc.member_state))
+    figures = {r.member_state: {n: int(r._mapping[n]) for n in FIGURES} for r in rows}
+    categories: dict[str, dict[str, int]] = {}
+    for code, joined in conn.execute(select(sc.member_state, sc.categories).where(*where)):
+        for category in filter(None, joined.split(",")):
+            counts = categories.setdefault(code, {})
+            counts[category] = counts.get(category, 0) + 1
+    commitments = _commitments(conn, as_of, codes)
+    wanted = set(figures) | set(commitments) if codes is None else set(codes)
     return {
-        "member_state": member_state,
-        "case_id": case_id,
-        "received_at": fact["received_at"],
-        "categories": "",
-        "perpetrators": 0,
-        "uniformed": False,
-        "notified_at": None,
-        "nio_requested": None,
-        "reply": None,
-        "replied_at": None,
-        "reply_days": None,
-        "reply_working_days": None,
-        "nio_appointed_at": None,
-        "national_investigation_opened_at": None,
-        "national_investigation_concluded_at": None,
-        "national_finding": None,
-        "repatriations": 0,
-        "sanctions": 0,
-        "prosecutions_concluded": 0,
-        "convictions": 0,
-        "acquittals": 0,
-        "dismissals": 0,
-        "sentence_months": 0,
+        code: CountryRecord(
+            code=code,
+            name=COUNTRIES.get(code, code),
+            as_of=at,
+            policy=policy.label,
+            year=year,
+            figures=figures.get(code) or dict.fromkeys(FIGURES, 0),
+            categories=categories.get(code, {}),
+            **commitments.get(code, {}),
+        )
+        for code in sorted(wanted)
     }
 
 
-def _update(rows: RowSet, involved: dict[str, Row], member_state: str, **values: object) -> None:
-    row = involved.get(member_state)
-    if row is not None:
-        row.update(values)
-        rows.touch(row)
+def _commitments(
+    conn: Connection, as_of: datetime | None, codes: Sequence[str] | None
+) -> dict[str, dict[str, Any]]:
+    cv = commitment_versions.c
+    where: list[Any] = [valid_at(commitment_versions, as_of)]
+    if codes is not None:
+        where.append(cv.member_state.in_(list(codes)))
+    rows = conn.execute(
+        select(
+            cv.member_state, cv.compact_signed_at, cv.circle_joined_at, cv.trust_fund_usd,
+            cv.trust_fund_contributions, cv.paternity_focal_point_at, cv.sea_focal_point_at,
+        ).where(*where)
+    ).mappings()  # fmt: skip
+    return {r["member_state"]: {k: v for k, v in r.items() if k != "member_state"} for r in rows}
 
 
-def _increment(
-    rows: RowSet, involved: dict[str, Row], member_state: str, column: str, by: int = 1
-) -> None:
-    row = involved.get(member_state)
-    if row is not None:
-        row[column] += by
-        rows.touch(row)
+def cases_behind(
+    conn: Connection,
+    code: str,
+    figure: str,
+    policy: DeadlinePolicy,
+    now: datetime,
+    *,
+    as_of: datetime | None = None,
+    year: int | None = None,
+) -> list[str]:
+    """The cases a figure of a country's record counts, by the same condition."""
+    at = as_of or now
+    if figure in COUNTS:
+        condition = COUNTS[figure](policy, at)
+    elif figure in TOTALS:
+        condition = sc[figure] > 0
+    else:
+        raise KeyError(figure)
+    rows = conn.execute(
+        select(sc.case_id)
+        .where(*_scope(as_of, year, [code]), condition)
+        .order_by(sc.received_at, sc.case_id)
+    )
+    return [case_id for (case_id,) in rows]
+
+
+def rank_countries(
+    records: Sequence[CountryRecord], measure: CountryMeasure, descending: bool
+) -> list[CountryRecord]:
+    """Order by ``measure``; countries for which it is undefined come last, by name."""
+    defined = [r for r in records if r.measure(measure) is not None]
+    undefined = sorted((r for r in records if r.measure(measure) is None), key=lambda r: r.name)
+    defined.sort(key=lambda r: r.name)
+    defined.sort(key=lambda r: r.measure(measure) or 0.0, reverse=descending)
+    return defined + undefined

@@ -49,7 +49,7 @@ from .settings import Secret, Settings
 from .stack import EmbeddedStack
 from .topics import EVENTS, partition_for
 
-_EVENTS_PER_DEMO = 6_700  # events of the demo dataset at scale 1, rounded down
+_EVENTS_PER_DEMO = 8_900  # events of the demo dataset at scale 1, rounded down
 
 
 def _free_port() -> int:
@@ -236,7 +236,8 @@ def _country_queries(client: httpx.Client, results: Results, count: int) -> None
     query = (
         "query($c: String!) { country(code: $c) { allegations notifications "
         "replies { onTime late missing pending } investigations { byState byUn substantiated } "
-        "accountabilityRate replyOnTimeRate prosecutions { convicted } compactSignedAt } }"
+        "accountabilityRate replyOnTimeRate prosecutions { convicted } "
+        "commitments { compactSignedAt } } }"
     )
     codes = ["RWA", "BGD", "PAK", "IND", "NPL", "EGY", "MAR", "GAB", "ZAF", "TZA", "SEN", "URY"]
     rng = random.Random(1)

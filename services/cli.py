@@ -135,10 +135,36 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return load_demo_into_running_stack(settings)
 
 
+def _cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .importer import run_import
+
+    return run_import(settings, Path(args.file), dry_run=args.dry_run, fmt=args.format)
+
+
 def _cmd_schema(settings: Settings, args: argparse.Namespace) -> int:
     from .schemas import check_or_write
 
     return check_or_write(write=args.write)
+
+
+def _cmd_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
+    from .ledger_cli import cmd_checkpoint
+
+    return cmd_checkpoint(settings)
+
+
+def _cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from .ledger_cli import cmd_export
+
+    return cmd_export(settings, args.output)
+
+
+def _cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from .ledger_cli import cmd_verify
+
+    return cmd_verify(settings, args.bundle, args.live)
 
 
 def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
@@ -189,9 +215,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="load the demo dataset into a running stack").set_defaults(
         handler=_cmd_demo
     )
+    imp = sub.add_parser("import", help="import historical allegations, one row per allegation")
+    imp.add_argument("file", help="a .csv or .ndjson file (docs/import.md)")
+    imp.add_argument("--dry-run", action="store_true", help="check every row; write nothing")
+    imp.add_argument("--format", choices=["csv", "ndjson"], help="default: from the file's suffix")
+    imp.set_defaults(handler=_cmd_import)
+
     schema = sub.add_parser("schema", help="check (or --write) schema.graphql and JSON Schemas")
     schema.add_argument("--write", action="store_true")
     schema.set_defaults(handler=_cmd_schema)
+
+    sub.add_parser("checkpoint", help="sign and publish a checkpoint of the log now").set_defaults(
+        handler=_cmd_checkpoint
+    )
+    export = sub.add_parser("export", help="write a bundle for oversight bodies (tar.gz)")
+    export.add_argument("output", help="the bundle's path, e.g. bundle.tar.gz")
+    export.set_defaults(handler=_cmd_export)
+    verify = sub.add_parser("verify", help="verify chains, Merkle trees, checkpoints, proofs")
+    source = verify.add_mutually_exclusive_group(required=True)
+    source.add_argument("--bundle", help="a bundle written by `accountability export`")
+    source.add_argument("--live", action="store_true", help="the live log and this database")
+    verify.set_defaults(handler=_cmd_verify)
 
     bench = sub.add_parser("bench", help="run the benchmarks and write docs/benchmarks.md")
     bench.add_argument("--events", type=int, default=200_000)

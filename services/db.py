@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 
 from accountability.projections import all_projections
+from accountability.projections.ledger import checkpoint_metadata
 from accountability.projections.sql import metadata as read_models
 
 from .settings import Secret
@@ -56,7 +57,7 @@ def create_schema(engine: Engine) -> None:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-        for meta in (store, read_models):
+        for meta in (store, read_models, checkpoint_metadata):
             meta.create_all(conn)
 
 

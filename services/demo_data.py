@@ -22,8 +22,11 @@ from accountability.events.types import CaseId, CommandId, CountryCode
 from accountability.events.vocabulary import (
     AgeGroup,
     AllegationType,
+    AssistanceKind,
     ClosureReason,
     Finding,
+    FocalPointRole,
+    InterimAction,
     InvestigatingEntity,
     PersonnelCategory,
     ProsecutionOutcome,
@@ -192,12 +195,30 @@ def generate(seed: int = 2016, *, now: datetime | None = None, scale: int = 1) -
                 streams.append(stream.commands)
                 cases += 1
     for code in states:
-        if rng.random() < 0.6:
-            stream = _Stream(seed, f"state:{code}", now)
-            signed = COMPACT_OPENED + _days(rng, 0, 830)
-            stream.add(state_actor(code), signed, c.SignVoluntaryCompact(CountryCode(code)))
+        stream = _Stream(seed, f"state:{code}", now)
+        _commitments(rng, stream, CountryCode(code))
+        if stream.commands:
             streams.append(stream.commands)
     return Demo(streams, profiles, cases)
+
+
+def _commitments(rng: random.Random, stream: _Stream, code: CountryCode) -> None:
+    """Compact, Circle of Leadership, Trust Fund, focal points: drawn at random."""
+    actor = state_actor(code)
+    if rng.random() < 0.6:
+        signed = COMPACT_OPENED + _days(rng, 0, 830)
+        stream.add(actor, signed, c.SignVoluntaryCompact(code))
+    if rng.random() < 0.45:
+        stream.add(actor, COMPACT_OPENED + _days(rng, 0, 2000), c.JoinCircleOfLeadership(code))
+    if rng.random() < 0.25:
+        for _ in range(rng.randint(1, 3)):
+            amount = rng.choice([10_000, 25_000, 50_000, 100_000, 250_000])
+            contributed = datetime(2016, 3, 1, tzinfo=UTC) + _days(rng, 0, 3000)
+            stream.add(actor, contributed, c.ContributeToTrustFund(code, amount))
+    for role, share in ((FocalPointRole.PATERNITY, 0.4), (FocalPointRole.SEA, 0.3)):
+        if rng.random() < share:
+            designated = datetime(2017, 1, 1, tzinfo=UTC) + _days(rng, 0, 2500)
+            stream.add(actor, designated, c.DesignateFocalPoint(code, role))
 
 
 def _case(
@@ -234,10 +255,12 @@ def _case(
             at,
             c.IdentifyAllegedPerpetrator(case_id, category, nationality, sex, f"P{number}"),
         )
+    victims: list[tuple[str, Sex]] = []
     for number in range(1, rng.choices([1, 2, 3, 4], weights=(72, 16, 8, 4))[0] + 1):
         age = rng.choices(list(AgeGroup), weights=(55, 30, 15))[0]
         sex = rng.choices([Sex.FEMALE, Sex.MALE, Sex.UNKNOWN], weights=(90, 7, 3))[0]
         stream.add(OFFICER, at, c.RecordVictim(case_id, age, sex, f"V{number}"))
+        victims.append((f"V{number}", sex))
     if uniformed:
         for code, perpetrator in sorted(uniformed.items()):
             _follow_up(
@@ -247,6 +270,12 @@ def _case(
             )  # fmt: skip
     else:
         _un_investigation(rng, stream, case_id, received + _days(rng, 5, 30), "I1")
+    _victims(
+        rng, stream, case_id,
+        received=received, victims=victims, perpetrator=next(iter(uniformed.values()), "P1"),
+    )  # fmt: skip
+    if rng.random() < 0.85:  # most allegations appear in the UN's public table
+        stream.add(OFFICER, received + _days(rng, 15, 60), c.PublishCase(case_id, case_id))
     if stream.commands and rng.random() < 0.8:
         last = stream.commands[-1].occurred_at
         if last < stream.now - timedelta(days=365) and len(stream.commands) > 3:
@@ -255,6 +284,37 @@ def _case(
                 last + _days(rng, 30, 180),
                 c.CloseCase(case_id, ClosureReason.INVESTIGATION_COMPLETED),
             )
+
+
+def _victims(
+    rng: random.Random,
+    stream: _Stream,
+    case_id: CaseId,
+    *,
+    received: datetime,
+    victims: list[tuple[str, Sex]],
+    perpetrator: str,
+) -> None:
+    """Assistance to victims, and now and then a paternity claim."""
+    for victim, _ in victims:
+        if rng.random() < 0.6:
+            kinds = tuple(sorted(rng.sample(list(AssistanceKind)[:5], rng.randint(1, 3))))
+            stream.add(
+                OFFICER, received + _days(rng, 5, 60),
+                c.ProvideVictimAssistance(case_id, victim, kinds),
+            )  # fmt: skip
+    if any(sex is Sex.FEMALE for _, sex in victims) and rng.random() < 0.05:
+        filed = received + _days(rng, 200, 400)
+        if not stream.add(OFFICER, filed, c.FilePaternityClaim(case_id, perpetrator, "C1")):
+            return
+        if rng.random() < 0.35:
+            established = filed + _days(rng, 60, 300)
+            stream.add(OFFICER, established, c.EstablishPaternity(case_id, "C1"))
+            if rng.random() < 0.5:
+                stream.add(
+                    OFFICER, established + _days(rng, 30, 200),
+                    c.ArrangeChildSupport(case_id, "C1"),
+                )  # fmt: skip
 
 
 def _follow_up(
@@ -278,6 +338,14 @@ def _follow_up(
     }[profile]
     reply = rng.choices(["on_time", "late", "never"], weights=(on_time, late, never))[0]
     investigation = f"I-{code}"
+    if profile is Profile.PROMPT and rng.random() < 0.5:
+        stream.add(
+            OFFICER, notified + _days(rng, 2, 12),
+            c.TakeInterimAction(case_id, perpetrator, InterimAction.PAYMENTS_SUSPENDED),
+        )  # fmt: skip
+    if reply != "on_time":  # the UN asks again once the reply is overdue
+        for _ in range(1 if profile is Profile.SLOW else rng.randint(1, 3)):
+            stream.add(OFFICER, notified + _days(rng, 12, 120), c.RequestFollowUp(case_id, code))
     if reply == "never" or rng.random() < 0.05:
         if reply != "never":
             stream.add(state, notified + _days(rng, 2, 30), c.DeclineToInvestigate(case_id, code))
@@ -343,11 +411,13 @@ def _actions(
             c.ImposeSanction(case_id, perpetrator, kind, SanctionAuthority.MEMBER_STATE, months),
         )
     if rng.random() < prosecute:
+        referred = at + _days(rng, 5, 60)
+        stream.add(state, referred, c.MakeCriminalReferral(case_id, perpetrator))
         outcome = rng.choices(list(ProsecutionOutcome), weights=(70, 20, 10))[0]
         months = rng.randint(6, 60) if outcome is ProsecutionOutcome.CONVICTED else None
         stream.add(
             state,
-            at + _days(rng, 90, 400),
+            referred + _days(rng, 90, 400),
             c.ConcludeProsecution(case_id, perpetrator, outcome, months),
         )
 

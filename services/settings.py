@@ -63,6 +63,8 @@ class Settings:
     broker_timeout_seconds: float = 3.0
     projector_batch_size: int = 1000
     decider_batch_size: int = 256
+    checkpoint_key_file: Path = Path("")
+    checkpoint_interval_seconds: float = 300.0
     log_level: str = "info"
 
     @classmethod
@@ -83,6 +85,8 @@ class Settings:
         return settings
 
     def validate(self) -> None:
+        if self.checkpoint_interval_seconds <= 0:
+            raise SettingsError(f"{PREFIX}CHECKPOINT_INTERVAL_SECONDS must be positive")
         if self.topic_partitions < 1:
             raise SettingsError(f"{PREFIX}TOPIC_PARTITIONS must be at least 1")
         if self.topic_min_insync_replicas > self.topic_replication_factor:
@@ -95,6 +99,13 @@ class Settings:
                 f"{PREFIX}DATABASE_URL must be a sqlite:// or postgresql:// URL, not "
                 f"{self.database_url}"
             )
+
+    @property
+    def checkpoint_key_path(self) -> Path:
+        """The checkpoint signing key's file; by default ``<data dir>/keys/…``."""
+        if str(self.checkpoint_key_file) in ("", "."):
+            return self.data_dir / "keys" / "checkpoint-ed25519.pem"
+        return self.checkpoint_key_file
 
     @property
     def is_sqlite(self) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from support.net import free_port
 
 from accountability.projections import all_projections
+from accountability.projections.ledger import checkpoint_metadata
 from accountability.projections.sql import metadata as read_model_metadata
 from accountability.services import db
 from accountability.services.broker import EmbeddedBroker
@@ -57,7 +58,11 @@ def postgres_url() -> Iterator[str]:
 
 def _clean(engine: Engine) -> None:
     all_projections()
-    tables = [*store_metadata.sorted_tables, *read_model_metadata.sorted_tables]
+    tables = [
+        *store_metadata.sorted_tables,
+        *read_model_metadata.sorted_tables,
+        *checkpoint_metadata.sorted_tables,
+    ]
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in tables)

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -13,6 +14,11 @@ from mode import CrashingSupervisor
 from sqlalchemy import Engine
 
 from accountability.projections import all_projections
+from accountability.services.checkpoints import (
+    CheckpointError,
+    default_key_path,
+    publish_checkpoint,
+)
 from accountability.services.kafka import read_partition
 from accountability.services.settings import Settings
 from accountability.services.topics import COMMANDS, EVENTS, RESULTS
@@ -134,5 +140,22 @@ def create_app(settings: Settings, engine: Engine) -> faust.App:
     @app.timer(RECONCILE_INTERVAL_SECONDS)
     async def reconcile() -> None:
         await decider.reconcile_assigned()
+
+    @app.timer(settings.checkpoint_interval_seconds, on_leader=True)
+    async def checkpoint() -> None:
+        """Sign the log's Merkle roots; one worker of the group does it (the leader)."""
+        try:
+            published = await asyncio.to_thread(
+                publish_checkpoint,
+                engine,
+                default_key_path(settings),
+                datetime.now(UTC),
+                partitions=settings.topic_partitions,
+                skip_unchanged=True,
+            )
+        except CheckpointError as exc:
+            log.error("no checkpoint published: %s", exc)
+            return
+        log.debug("latest checkpoint %s", published.checkpoint_id)
 
     return app

@@ -166,7 +166,12 @@ def test_a_mutation_over_http_changes_the_country_record_at_once(
 def test_the_same_command_twice_yields_one_event_and_the_same_answer(
     stack: EmbeddedStack, officer: Client
 ) -> None:
-    fields = {"caseId": "E2E-2", "allegationType": "SEXUAL_EXPLOITATION", "commandId": "e2e-cmd-2"}
+    fields = {
+        "caseId": "E2E-2",
+        "allegationType": "SEXUAL_EXPLOITATION",
+        "mission": "UNMISS",
+        "commandId": "e2e-cmd-2",
+    }
 
     first = officer.mutate("reportAllegation", "ReportAllegationInput", fields)
     second = officer.mutate("reportAllegation", "ReportAllegationInput", fields)

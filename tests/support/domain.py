@@ -43,6 +43,8 @@ class Log:
 
     partitions: int = 4
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    recorded_when_occurred: bool = False
+    """Record each command shortly after it occurred (for "as of" tests), not all at ``now``."""
     states: dict[str, StreamState] = field(default_factory=dict)
     records: list[tuple[int, int, bytes]] = field(default_factory=list)
     envelopes: list[Envelope] = field(default_factory=list)
@@ -51,7 +53,10 @@ class Log:
     def submit(self, envelope: CommandEnvelope) -> list[Envelope]:
         stream_id = envelope.stream_id
         state = self.states.get(stream_id) or initial_state(stream_id)
-        sealed = seal(state.head, envelope, decide(state, envelope, self.now), self.now)
+        recorded = self.now
+        if self.recorded_when_occurred:
+            recorded = envelope.occurred_at + timedelta(minutes=5)
+        sealed = seal(state.head, envelope, decide(state, envelope, self.now), recorded)
         partition = partition_for(stream_id, self.partitions)
         for env, raw in sealed:
             state = evolve(state, env)

@@ -2,13 +2,14 @@
 
 ``given`` decides, seals and evolves each command in turn, so the state under test
 has a real hash chain; ``when`` decides one more command; ``then_events`` and
-``then_rejected`` say what must come of it.
+``then_rejected`` say what must come of it. The n-th step of a ``given`` records the
+event ``nth(n)``, which corrections and retractions name.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from copy import deepcopy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -16,43 +17,73 @@ from uuid import uuid4
 
 import pytest
 
-from accountability.events.case import CaseState, FollowUp
+from accountability.events.case import CaseState, FollowUp, PaternityClaim
 from accountability.events.catalogue import (
     AllegationReported,
     AllegedPerpetratorIdentified,
     CaseClosed,
+    CasePublished,
+    CaseReopened,
+    ChildSupportArranged,
+    CircleOfLeadershipJoined,
+    CriminalReferralMade,
     Event,
+    EventCorrected,
+    EventRetracted,
+    FocalPointDesignated,
+    FollowUpRequested,
+    InterimActionTaken,
     InvestigationConcluded,
     InvestigationOpened,
     MemberStateDeclinedToInvestigate,
     MemberStateNotified,
     MemberStateRepliedIntentToInvestigate,
     NationalInvestigationOfficerAppointed,
+    PaternityClaimFiled,
+    PaternityEstablished,
     PersonnelRepatriated,
     ProsecutionConcluded,
     SanctionImposed,
+    TrustFundContributionMade,
+    VictimAssistanceProvided,
     VictimRecorded,
     VoluntaryCompactSigned,
 )
+from accountability.events.codec import canonical_json, to_json_object
 from accountability.events.commands import (
     COMMAND_TYPES,
     Actor,
     AppointNationalInvestigationOfficer,
+    ArrangeChildSupport,
+    CaseCommand,
     CloseCase,
     Command,
     CommandEnvelope,
     ConcludeInvestigation,
     ConcludeProsecution,
+    ContributeToTrustFund,
+    CorrectEvent,
     DeclineToInvestigate,
+    DesignateFocalPoint,
+    EstablishPaternity,
+    FilePaternityClaim,
     IdentifyAllegedPerpetrator,
     ImposeSanction,
+    JoinCircleOfLeadership,
+    MakeCriminalReferral,
     NotifyMemberState,
     OpenInvestigation,
+    ProvideVictimAssistance,
+    PublishCase,
     RecordVictim,
+    ReopenCase,
     RepatriatePersonnel,
     ReplyIntentToInvestigate,
     ReportAllegation,
+    RequestFollowUp,
+    RetractEvent,
     SignVoluntaryCompact,
+    TakeInterimAction,
     case_stream,
     state_stream,
 )
@@ -64,19 +95,33 @@ from accountability.events.decider import (
     initial_state,
     is_duplicate,
 )
-from accountability.events.envelope import Envelope, StreamHead, seal, verify_link
+from accountability.events.envelope import (
+    Envelope,
+    StreamHead,
+    derive_event_id,
+    encode_envelope,
+    seal,
+    stored_hash_of,
+    verify_link,
+)
 from accountability.events.errors import Rejection
-from accountability.events.member_state import MemberStateRecord
-from accountability.events.rules import CLOCK_SKEW, Rule
+from accountability.events.member_state import Contribution, MemberStateRecord
+from accountability.events.rules import CLOCK_SKEW, REASON_LIMIT, Rule
 from accountability.events.types import CaseId, CommandId, CountryCode, StreamId
 from accountability.events.vocabulary import (
     AgeGroup,
     AllegationType,
+    AssistanceKind,
     ClosureReason,
+    DatePrecision,
+    EntityKind,
     Finding,
+    FocalPointRole,
+    InterimAction,
     InvestigatingEntity,
     PersonnelCategory,
     ProsecutionOutcome,
+    ReopenReason,
     Role,
     SanctionAuthority,
     SanctionKind,
@@ -119,8 +164,28 @@ def report(
     allegation_type: AllegationType = AllegationType.SEXUAL_ABUSE,
     mission: str | None = "MINUSCA",
     incident_date: date | None = date(2023, 12, 24),
+    *,
+    entity: EntityKind = EntityKind.PEACEKEEPING,
+    entity_name: str | None = None,
+    precision: DatePrecision | None = None,
 ) -> ReportAllegation:
-    return ReportAllegation(CaseId(case_id), allegation_type, mission, incident_date)
+    return ReportAllegation(
+        CaseId(case_id), allegation_type, mission, incident_date, entity, entity_name, precision
+    )
+
+
+def reported(
+    mission: str | None = "MINUSCA",
+    incident_date: date | None = date(2023, 12, 24),
+    entity: EntityKind = EntityKind.PEACEKEEPING,
+    entity_name: str | None = None,
+    precision: DatePrecision = DatePrecision.DAY,
+) -> AllegationReported:
+    """The event of ``report()`` with the same changes."""
+    return AllegationReported(
+        CaseId(CASE), AllegationType.SEXUAL_ABUSE, entity, entity_name, mission, incident_date,
+        precision,
+    )  # fmt: skip
 
 
 def identify(
@@ -209,8 +274,101 @@ def close(reason: ClosureReason = ClosureReason.ACTION_COMPLETED, case_id: str =
     return CloseCase(CaseId(case_id), reason)
 
 
+def interim(
+    perpetrator_id: str = "P1",
+    action: InterimAction = InterimAction.PAYMENTS_SUSPENDED,
+    case_id: str = CASE,
+) -> TakeInterimAction:
+    return TakeInterimAction(CaseId(case_id), perpetrator_id, action)
+
+
+def refer(perpetrator_id: str = "P1", case_id: str = CASE) -> MakeCriminalReferral:
+    return MakeCriminalReferral(CaseId(case_id), perpetrator_id)
+
+
+def ask_again(ms: str = "GAB", case_id: str = CASE) -> RequestFollowUp:
+    return RequestFollowUp(CaseId(case_id), CountryCode(ms))
+
+
+def publish(reference: str | None = "MINUSCA-2024-001", case_id: str = CASE) -> PublishCase:
+    return PublishCase(CaseId(case_id), reference)
+
+
+def reopen(reason: ReopenReason = ReopenReason.NEW_INFORMATION, case_id: str = CASE) -> ReopenCase:
+    return ReopenCase(CaseId(case_id), reason)
+
+
+def claim(
+    perpetrator_id: str | None = "P1", claim_id: str | None = None, case_id: str = CASE
+) -> FilePaternityClaim:
+    return FilePaternityClaim(CaseId(case_id), perpetrator_id, claim_id)
+
+
+def establish(claim_id: str = "C1", case_id: str = CASE) -> EstablishPaternity:
+    return EstablishPaternity(CaseId(case_id), claim_id)
+
+
+def support(claim_id: str = "C1", case_id: str = CASE) -> ArrangeChildSupport:
+    return ArrangeChildSupport(CaseId(case_id), claim_id)
+
+
+MEDICAL, PSYCHOSOCIAL = AssistanceKind.MEDICAL, AssistanceKind.PSYCHOSOCIAL
+
+
+def assist(
+    victim_id: str = "V1",
+    kinds: tuple[AssistanceKind, ...] = (MEDICAL, PSYCHOSOCIAL),
+    case_id: str = CASE,
+) -> ProvideVictimAssistance:
+    return ProvideVictimAssistance(CaseId(case_id), victim_id, kinds)
+
+
 def compact(ms: str = "GAB") -> SignVoluntaryCompact:
     return SignVoluntaryCompact(CountryCode(ms))
+
+
+def circle(ms: str = "GAB") -> JoinCircleOfLeadership:
+    return JoinCircleOfLeadership(CountryCode(ms))
+
+
+def contribute(ms: str = "GAB", amount_usd: int = 250_000) -> ContributeToTrustFund:
+    return ContributeToTrustFund(CountryCode(ms), amount_usd)
+
+
+def designate(
+    ms: str = "GAB", role: FocalPointRole = FocalPointRole.PATERNITY
+) -> DesignateFocalPoint:
+    return DesignateFocalPoint(CountryCode(ms), role)
+
+
+def nth(step: int) -> str:
+    """The id of the event that the ``step``-th command of a ``given`` recorded."""
+    return derive_event_id(f"given-{step}", 0)
+
+
+def payload(event: Event) -> str:
+    return canonical_json(to_json_object(event)).decode("utf-8")
+
+
+CASE_STREAM = case_stream(CASE)
+GAB_STREAM = state_stream("GAB")
+
+
+def correct(
+    step: int,
+    corrected: Event | str,
+    at: datetime | None = None,
+    reason: str = "recorded in error",
+    stream: StreamId = CASE_STREAM,
+) -> CorrectEvent:
+    text = corrected if isinstance(corrected, str) else payload(corrected)
+    return CorrectEvent(stream, nth(step), text, reason, at)
+
+
+def retract(
+    step: int, reason: str = "recorded in error", stream: StreamId = CASE_STREAM
+) -> RetractEvent:
+    return RetractEvent(stream, nth(step), reason)
 
 
 # --- given, when, then ----------------------------------------------------------------
@@ -249,7 +407,7 @@ def record(*steps: Command | Step) -> tuple[StreamState, list[Envelope]]:
     for number, item in enumerate(steps, 1):
         step = item if isinstance(item, Step) else Step(item)
         clock = step.at if step.at is not None else clock + timedelta(hours=1)
-        command = envelope(step.command, step.actor, clock)
+        command = envelope(step.command, step.actor, clock, f"given-{number}")
         if state is None:
             state = initial_state(command.stream_id)
         try:
@@ -325,6 +483,31 @@ CLOSED: Steps = (*SUBSTANTIATED, close())
 BOTH_NOTIFIED: Steps = (*INVOLVING, notify("GAB"), notify("NPL"))
 BOTH_INVESTIGATING: Steps = (*BOTH_NOTIFIED, open_investigation(NIO, "GAB"))  # I1, Gabon's
 SIGNED: Steps = (compact("GAB"),)
+JOINED: Steps = (circle("GAB"),)
+REFERRED: Steps = (*SUBSTANTIATED, refer("P1"))
+PUBLISHED: Steps = (*ONLY_GAB, publish())
+REOPENED: Steps = (*CLOSED, reopen())
+WITH_VICTIM: Steps = (*ONLY_GAB, victim())  # V1
+CLAIMED: Steps = (*INVOLVING, claim("P1"))  # C1, Gabon's
+UNNAMED_CLAIM: Steps = (*INVOLVING, claim(None))  # C1, of no state
+ESTABLISHED: Steps = (*CLAIMED, establish("C1"))
+SUPPORTED: Steps = (*ESTABLISHED, support("C1"))
+
+# The step that recorded each event of the scenarios above, for corrections to name.
+REPORT, P1, P2, P3, GAB_NOTIFIED, GAB_REPLIED, I1_OPENED, I1_CONCLUDED, CLOSURE = range(1, 10)
+GAB_SANCTIONED: Steps = (*SUBSTANTIATED, Step(sanction("P1"), GABON))  # step 9, by Gabon
+SANCTION = 9
+WITHDRAWN: Steps = (*INVOLVING, retract(REPORT))
+
+
+def identified(
+    perpetrator_id: str, nationality: str, category: PersonnelCategory = MC, sex: Sex = Sex.MALE
+) -> AllegedPerpetratorIdentified:
+    return AllegedPerpetratorIdentified(perpetrator_id, category, CountryCode(nationality), sex)
+
+
+P1_AS_NEPALESE = identified("P1", "NPL")
+CORRECTED: Steps = (*INVOLVING, correct(P1, P1_AS_NEPALESE))  # step 5
 
 
 def at_day(days: float) -> datetime:
@@ -570,6 +753,260 @@ REJECTIONS = [
     rejects("compact/by-oversight", (), compact("GAB"), Rule.FORBIDDEN_ROLE, None,
             actor=OVERSIGHT),
     rejects("compact/on-a-case-stream", REPORTED, compact("GAB"), Rule.INVALID_VALUE, None),
+    # a withdrawn case: its report was retracted
+    rejects("any/withdrawn", WITHDRAWN, victim(), Rule.CASE_WITHDRAWN, "case_id"),
+    rejects("any/withdrawn-for-member-state", WITHDRAWN, interim(), Rule.CASE_WITHDRAWN,
+            "case_id", actor=GABON),
+    rejects("report/withdrawn", WITHDRAWN, report(), Rule.CASE_WITHDRAWN, "case_id"),
+    # ReportAllegation, version 2
+    rejects("report/peacekeeping-without-mission", (), report(mission=None), Rule.INVALID_VALUE,
+            "mission"),
+    rejects("report/mission-of-another-kind", (), report(mission="BINUH"), Rule.INVALID_VALUE,
+            "entity"),
+    rejects("report/precision-without-date", (),
+            report(incident_date=None, precision=DatePrecision.MONTH), Rule.INVALID_VALUE,
+            "incident_date_precision"),
+    rejects("report/unknown-precision-of-a-date", (), report(precision=DatePrecision.UNKNOWN),
+            Rule.INVALID_VALUE, "incident_date_precision"),
+    rejects("report/blank-entity-name", (),
+            report(mission=None, entity=EntityKind.AGENCY_FUND_PROGRAMME, entity_name="  "),
+            Rule.INVALID_VALUE, "entity_name"),
+    rejects("report/entity-name-too-long", (),
+            report(mission=None, entity=EntityKind.IMPLEMENTING_PARTNER, entity_name="N" * 101),
+            Rule.INVALID_VALUE, "entity_name"),
+    # OpenInvestigation by the UN entity's own investigators
+    rejects("open/entity-names-member-state", NOTIFIED,
+            open_investigation(InvestigatingEntity.ENTITY, "GAB"), Rule.INVALID_VALUE,
+            "member_state"),
+    rejects("open/entity-by-member-state", NOTIFIED,
+            open_investigation(InvestigatingEntity.ENTITY, None), Rule.FORBIDDEN_ROLE, None,
+            actor=GABON),
+    # TakeInterimAction
+    rejects("interim/unknown-perpetrator", INVOLVING, interim("P9"), Rule.UNKNOWN_PERPETRATOR,
+            "perpetrator_id"),
+    rejects("interim/national-of-another-state", INVOLVING, interim("P1"),
+            Rule.FORBIDDEN_MEMBER_STATE, "perpetrator_id", actor=NEPAL),
+    rejects("interim/by-oversight", INVOLVING, interim(), Rule.FORBIDDEN_ROLE, None,
+            actor=OVERSIGHT),
+    rejects("interim/after-closing", CLOSED, interim(), Rule.CASE_CLOSED, "case_id"),
+    rejects("interim/before-the-report", INVOLVING, interim(), Rule.OUT_OF_ORDER, "occurred_at",
+            at=T0 - timedelta(minutes=1)),
+    # MakeCriminalReferral
+    rejects("refer/unknown-perpetrator", SUBSTANTIATED, refer("P9"), Rule.UNKNOWN_PERPETRATOR,
+            "perpetrator_id"),
+    rejects("refer/no-finding", INVESTIGATING, refer(), Rule.NOT_SUBSTANTIATED, "case_id"),
+    rejects("refer/not-substantiated", UNSUBSTANTIATED, refer(), Rule.NOT_SUBSTANTIATED,
+            "case_id"),
+    rejects("refer/finding-on-another-states-nationals", SUBSTANTIATED, refer("P2"),
+            Rule.NOT_SUBSTANTIATED, "case_id"),
+    rejects("refer/already-referred", REFERRED, refer("P1"), Rule.ALREADY_REFERRED,
+            "perpetrator_id"),
+    rejects("refer/before-the-finding", (*REPLIED, Step(open_investigation(), at=at_day(1)),
+                                         Step(conclude("I1"), at=at_day(60))),
+            refer(), Rule.OUT_OF_ORDER, "occurred_at", actor=GABON, at=at_day(30)),
+    rejects("refer/national-of-another-state", SUBSTANTIATED, refer("P1"),
+            Rule.FORBIDDEN_MEMBER_STATE, "perpetrator_id", actor=NEPAL),
+    rejects("refer/by-oversight", SUBSTANTIATED, refer(), Rule.FORBIDDEN_ROLE, None,
+            actor=OVERSIGHT),
+    # RequestFollowUp
+    rejects("ask-again/not-notified", NOTIFIED, ask_again("NPL"), Rule.NOT_NOTIFIED,
+            "member_state"),
+    rejects("ask-again/unknown-country", NOTIFIED, ask_again("XXX"), Rule.UNKNOWN_COUNTRY,
+            "member_state"),
+    rejects("ask-again/before-notification", (*INVOLVING, Step(notify("GAB"), at=at_day(2))),
+            ask_again("GAB"), Rule.OUT_OF_ORDER, "occurred_at", at=at_day(1)),
+    rejects("ask-again/by-member-state", NOTIFIED, ask_again("GAB"), Rule.FORBIDDEN_ROLE, None,
+            actor=GABON),
+    rejects("ask-again/after-closing", (*NOTIFIED, close()), ask_again("GAB"), Rule.CASE_CLOSED,
+            "case_id"),
+    # PublishCase
+    rejects("publish/already-published", PUBLISHED, publish(), Rule.ALREADY_PUBLISHED,
+            "case_id"),
+    rejects("publish/blank-reference", ONLY_GAB, publish(" "), Rule.INVALID_VALUE, "reference"),
+    rejects("publish/by-member-state", ONLY_GAB, publish(), Rule.FORBIDDEN_ROLE, None,
+            actor=GABON),
+    rejects("publish/withdrawn", WITHDRAWN, publish(), Rule.CASE_WITHDRAWN, "case_id"),
+    # ReopenCase
+    rejects("reopen/open-case", ONLY_GAB, reopen(), Rule.CASE_NOT_CLOSED, "case_id"),
+    rejects("reopen/reopened-already", REOPENED, reopen(), Rule.CASE_NOT_CLOSED, "case_id"),
+    rejects("reopen/before-the-closure", (*ONLY_GAB, Step(close(), at=at_day(5))), reopen(),
+            Rule.OUT_OF_ORDER, "occurred_at", at=at_day(4)),
+    rejects("reopen/by-member-state", (*ONLY_GAB, close()), reopen(), Rule.FORBIDDEN_ROLE, None,
+            actor=GABON),
+    rejects("reopen/withdrawn", WITHDRAWN, reopen(), Rule.CASE_WITHDRAWN, "case_id"),
+    # FilePaternityClaim
+    rejects("claim/unknown-perpetrator", INVOLVING, claim("P9"), Rule.UNKNOWN_PERPETRATOR,
+            "perpetrator_id"),
+    rejects("claim/bad-id", INVOLVING, claim(claim_id="C 1"), Rule.INVALID_IDENTIFIER,
+            "claim_id"),
+    rejects("claim/duplicate-id", CLAIMED, claim("P2", claim_id="C1"), Rule.DUPLICATE_CLAIM,
+            "claim_id"),
+    rejects("claim/naming-no-perpetrator-by-member-state", INVOLVING, claim(None),
+            Rule.FORBIDDEN_ROLE, None, actor=GABON),
+    rejects("claim/national-of-another-state", INVOLVING, claim("P1"),
+            Rule.FORBIDDEN_MEMBER_STATE, "perpetrator_id", actor=NEPAL),
+    rejects("claim/by-oversight", INVOLVING, claim(), Rule.FORBIDDEN_ROLE, None,
+            actor=OVERSIGHT),
+    # EstablishPaternity
+    rejects("establish/unknown-claim", CLAIMED, establish("C9"), Rule.UNKNOWN_CLAIM, "claim_id"),
+    rejects("establish/already-established", ESTABLISHED, establish(),
+            Rule.PATERNITY_ALREADY_ESTABLISHED, "claim_id"),
+    rejects("establish/claim-of-another-state", CLAIMED, establish(),
+            Rule.FORBIDDEN_MEMBER_STATE, "claim_id", actor=NEPAL),
+    rejects("establish/claim-of-no-state-by-member-state", UNNAMED_CLAIM, establish(),
+            Rule.FORBIDDEN_MEMBER_STATE, "claim_id", actor=GABON),
+    rejects("establish/before-the-claim", (*INVOLVING, Step(claim(), at=at_day(5))),
+            establish(), Rule.OUT_OF_ORDER, "occurred_at", at=at_day(4)),
+    rejects("establish/by-oversight", CLAIMED, establish(), Rule.FORBIDDEN_ROLE, None,
+            actor=OVERSIGHT),
+    # ArrangeChildSupport
+    rejects("support/unknown-claim", ESTABLISHED, support("C9"), Rule.UNKNOWN_CLAIM,
+            "claim_id"),
+    rejects("support/paternity-not-established", CLAIMED, support(),
+            Rule.PATERNITY_NOT_ESTABLISHED, "claim_id"),
+    rejects("support/already-arranged", SUPPORTED, support(),
+            Rule.CHILD_SUPPORT_ALREADY_ARRANGED, "claim_id"),
+    rejects("support/before-paternity", (*CLAIMED, Step(establish(), at=at_day(5))), support(),
+            Rule.OUT_OF_ORDER, "occurred_at", at=at_day(4)),
+    rejects("support/claim-of-another-state", ESTABLISHED, support(),
+            Rule.FORBIDDEN_MEMBER_STATE, "claim_id", actor=NEPAL),
+    rejects("support/by-oversight", ESTABLISHED, support(), Rule.FORBIDDEN_ROLE, None,
+            actor=OVERSIGHT),
+    # ProvideVictimAssistance
+    rejects("assist/unknown-victim", WITH_VICTIM, assist("V9"), Rule.UNKNOWN_VICTIM,
+            "victim_id"),
+    rejects("assist/no-kind", WITH_VICTIM, assist(kinds=()), Rule.INVALID_VALUE, "kinds"),
+    rejects("assist/a-kind-twice", WITH_VICTIM, assist(kinds=(MEDICAL, PSYCHOSOCIAL, MEDICAL)),
+            Rule.INVALID_VALUE, "kinds"),
+    rejects("assist/by-member-state", WITH_VICTIM, assist(), Rule.FORBIDDEN_ROLE, None,
+            actor=GABON),
+    # JoinCircleOfLeadership
+    rejects("circle/already-joined", JOINED, circle(), Rule.ALREADY_JOINED, "member_state"),
+    rejects("circle/unknown-country", (), circle("XXX"), Rule.UNKNOWN_COUNTRY, "member_state"),
+    rejects("circle/for-another-state", (), circle("GAB"), Rule.FORBIDDEN_MEMBER_STATE,
+            "member_state", actor=NEPAL),
+    rejects("circle/by-oversight", (), circle(), Rule.FORBIDDEN_ROLE, None, actor=OVERSIGHT),
+    rejects("circle/on-a-case-stream", REPORTED, circle(), Rule.INVALID_VALUE, None),
+    # ContributeToTrustFund
+    rejects("fund/nothing", (), contribute(amount_usd=0), Rule.INVALID_VALUE, "amount_usd"),
+    rejects("fund/negative", SIGNED, contribute(amount_usd=-5), Rule.INVALID_VALUE,
+            "amount_usd"),
+    rejects("fund/for-another-state", (), contribute("GAB"), Rule.FORBIDDEN_MEMBER_STATE,
+            "member_state", actor=NEPAL),
+    rejects("fund/in-the-future", (), contribute(), Rule.FUTURE_DATE, "occurred_at",
+            at=NOW + timedelta(days=2)),
+    # DesignateFocalPoint
+    rejects("focal-point/unknown-country", (), designate("XXX"), Rule.UNKNOWN_COUNTRY,
+            "member_state"),
+    rejects("focal-point/for-another-state", (), designate("GAB"), Rule.FORBIDDEN_MEMBER_STATE,
+            "member_state", actor=NEPAL),
+    rejects("focal-point/by-oversight", (), designate(), Rule.FORBIDDEN_ROLE, None,
+            actor=OVERSIGHT),
+    # CorrectEvent
+    rejects("correct/unknown-event", INVOLVING, correct(99, P1_AS_NEPALESE), Rule.UNKNOWN_EVENT,
+            "event_id"),
+    rejects("correct/a-correction", CORRECTED, correct(5, P1_AS_NEPALESE),
+            Rule.EVENT_NOT_CORRECTABLE, "event_id"),
+    rejects("correct/a-retracted-event", (*INVOLVING, retract(P3)),
+            correct(P3, AllegedPerpetratorIdentified("P3", CIVILIAN, CountryCode("FRA"),
+                                                     Sex.FEMALE)),
+            Rule.ALREADY_RETRACTED, "event_id"),
+    rejects("correct/perpetrator-id", INVOLVING,
+            correct(P1, AllegedPerpetratorIdentified("P7", MC, CountryCode("GAB"), Sex.MALE)),
+            Rule.CORRECTION_CHANGES_IDENTITY, "corrected_payload"),
+    rejects("correct/the-notified-state", NOTIFIED,
+            correct(GAB_NOTIFIED, MemberStateNotified(CountryCode("NPL"), True)),
+            Rule.CORRECTION_CHANGES_IDENTITY, "corrected_payload"),
+    rejects("correct/the-state-of-a-state-stream", (contribute(),),
+            correct(1, TrustFundContributionMade(CountryCode("NPL"), 250_000),
+                    stream=GAB_STREAM),
+            Rule.CORRECTION_CHANGES_IDENTITY, "corrected_payload"),
+    rejects("correct/to-what-is-in-force", INVOLVING,
+            correct(P1, AllegedPerpetratorIdentified("P1", MC, CountryCode("GAB"), Sex.MALE)),
+            Rule.CORRECTION_CHANGES_NOTHING, "corrected_payload"),
+    rejects("correct/back-to-what-is-in-force", CORRECTED, correct(P1, P1_AS_NEPALESE),
+            Rule.CORRECTION_CHANGES_NOTHING, "corrected_payload"),
+    rejects("correct/not-json", INVOLVING, correct(P1, "{not json"), Rule.INVALID_VALUE,
+            "corrected_payload"),
+    rejects("correct/payload-of-another-type", INVOLVING,
+            correct(P1, VictimRecorded("V1", AgeGroup.ADULT, Sex.FEMALE)), Rule.INVALID_VALUE,
+            "corrected_payload"),
+    rejects("correct/unknown-nationality", INVOLVING,
+            correct(P1, AllegedPerpetratorIdentified("P1", MC, CountryCode("XXX"), Sex.MALE)),
+            Rule.UNKNOWN_COUNTRY, "corrected_payload"),
+    rejects("correct/months-of-a-dismissal", GAB_SANCTIONED,
+            correct(SANCTION, SanctionImposed("P1", CountryCode("GAB"),
+                                              SanctionAuthority.MEMBER_STATE,
+                                              SanctionKind.DISMISSAL, 24)),
+            Rule.MONTHS_NOT_APPLICABLE, "corrected_payload"),
+    rejects("correct/nationality-not-the-perpetrators", GAB_SANCTIONED,
+            correct(SANCTION, SanctionImposed("P1", CountryCode("NPL"),
+                                              SanctionAuthority.MEMBER_STATE,
+                                              SanctionKind.IMPRISONMENT, 24)),
+            Rule.INVALID_VALUE, "corrected_payload"),
+    rejects("correct/member-state-makes-its-sanction-the-uns", GAB_SANCTIONED,
+            correct(SANCTION, SanctionImposed("P1", CountryCode("GAB"),
+                                              SanctionAuthority.UNITED_NATIONS,
+                                              SanctionKind.IMPRISONMENT, 24)),
+            Rule.FORBIDDEN_MEMBER_STATE, "corrected_payload", actor=GABON),
+    rejects("correct/contribution-to-nothing", (contribute(),),
+            correct(1, TrustFundContributionMade(CountryCode("GAB"), 0), stream=GAB_STREAM),
+            Rule.INVALID_VALUE, "corrected_payload"),
+    rejects("correct/incident-after-the-receipt", INVOLVING,
+            correct(REPORT, reported(incident_date=date(2024, 1, 9))), Rule.OUT_OF_ORDER,
+            "corrected_payload"),
+    rejects("correct/blank-reason", INVOLVING, correct(P1, P1_AS_NEPALESE, reason="  "),
+            Rule.INVALID_VALUE, "reason"),
+    rejects("correct/reason-too-long", INVOLVING,
+            correct(P1, P1_AS_NEPALESE, reason="x" * (REASON_LIMIT + 1)), Rule.INVALID_VALUE,
+            "reason"),
+    rejects("correct/instant-in-the-future", INVOLVING,
+            correct(P1, P1_AS_NEPALESE, at=NOW + timedelta(days=1)), Rule.FUTURE_DATE,
+            "corrected_occurred_at"),
+    rejects("correct/instant-without-zone", INVOLVING,
+            correct(P1, P1_AS_NEPALESE, at=datetime(2024, 1, 8, 12)),  # noqa: DTZ001
+            Rule.INVALID_VALUE, "corrected_occurred_at"),
+    rejects("correct/instant-before-the-receipt", INVOLVING,
+            correct(P1, P1_AS_NEPALESE, at=T0 - timedelta(hours=1)), Rule.OUT_OF_ORDER,
+            "corrected_occurred_at"),
+    rejects("correct/receipt-after-the-first-event", INVOLVING,
+            correct(REPORT, reported(), at=T0 + timedelta(hours=2)), Rule.OUT_OF_ORDER,
+            "corrected_occurred_at"),
+    rejects("correct/officers-event-by-member-state", NOTIFIED,
+            correct(GAB_NOTIFIED, MemberStateNotified(CountryCode("GAB"), False)),
+            Rule.FORBIDDEN_MEMBER_STATE, "event_id", actor=GABON),
+    rejects("correct/case-of-other-nationals", GAB_SANCTIONED,
+            correct(SANCTION, SanctionImposed("P1", CountryCode("GAB"),
+                                              SanctionAuthority.MEMBER_STATE,
+                                              SanctionKind.IMPRISONMENT, 12)),
+            Rule.FORBIDDEN_MEMBER_STATE, "stream", actor=PAKISTAN),
+    rejects("correct/stream-of-another-state", (Step(contribute(), GABON),),
+            correct(1, TrustFundContributionMade(CountryCode("GAB"), 1), stream=GAB_STREAM),
+            Rule.FORBIDDEN_MEMBER_STATE, "stream", actor=NEPAL),
+    rejects("correct/by-oversight", INVOLVING, correct(P1, P1_AS_NEPALESE), Rule.FORBIDDEN_ROLE,
+            None, actor=OVERSIGHT),
+    # RetractEvent
+    rejects("retract/unknown-event", INVOLVING, retract(99), Rule.UNKNOWN_EVENT, "event_id"),
+    rejects("retract/a-retraction", (*INVOLVING, retract(P3)), retract(5),
+            Rule.EVENT_NOT_CORRECTABLE, "event_id"),
+    rejects("retract/already-retracted", (*INVOLVING, retract(P3)), retract(P3),
+            Rule.ALREADY_RETRACTED, "event_id"),
+    rejects("retract/perpetrator-of-a-repatriation", (*INVOLVING, repatriate("P1")),
+            retract(P1), Rule.EVENT_HAS_DEPENDENTS, "event_id"),
+    rejects("retract/notification-that-was-answered", REPLIED, retract(GAB_NOTIFIED),
+            Rule.EVENT_HAS_DEPENDENTS, "event_id"),
+    rejects("retract/opening-of-a-concluded-investigation", SUBSTANTIATED, retract(I1_OPENED),
+            Rule.EVENT_HAS_DEPENDENTS, "event_id"),
+    rejects("retract/claim-with-paternity-established", ESTABLISHED, retract(5),
+            Rule.EVENT_HAS_DEPENDENTS, "event_id"),
+    rejects("retract/blank-reason", INVOLVING, retract(P3, reason=""), Rule.INVALID_VALUE,
+            "reason"),
+    rejects("retract/officers-event-by-member-state", NOTIFIED, retract(P1),
+            Rule.FORBIDDEN_MEMBER_STATE, "event_id", actor=GABON),
+    rejects("retract/case-of-other-nationals", GAB_SANCTIONED, retract(SANCTION),
+            Rule.FORBIDDEN_MEMBER_STATE, "stream", actor=PAKISTAN),
+    rejects("retract/by-oversight", INVOLVING, retract(P3), Rule.FORBIDDEN_ROLE, None,
+            actor=OVERSIGHT),
 ]  # fmt: skip
 
 
@@ -646,34 +1083,67 @@ def test_reporting_an_allegation_opens_the_case_at_its_receipt() -> None:
 
     events = when(state, report(), at=T0)
 
-    then_events(
-        events,
-        AllegationReported(
-            CaseId(CASE), AllegationType.SEXUAL_ABUSE, "MINUSCA", date(2023, 12, 24)
-        ),
-    )
-    reported = case(given(report()))
-    assert (reported.case_id, reported.status, reported.received_at) == (CASE, "open", T0)
-    assert reported.head.sequence == 1
+    then_events(events, reported(precision=DatePrecision.DAY))
+    opened = case(given(report()))
+    assert (opened.case_id, opened.status, opened.received_at) == (CASE, "open", T0)
+    assert opened.head.sequence == 1
 
 
 @pytest.mark.parametrize(
-    ("mission", "incident_date"),
+    ("mission", "incident_date", "precision"),
     [
-        pytest.param(None, None, id="mission-and-incident-unknown"),
-        pytest.param("MONUSCO", date(2024, 1, 8), id="incident-on-the-day-of-receipt"),
-        pytest.param("UNMISS", date(2015, 3, 1), id="incident-years-old"),
+        pytest.param("MINUSCA", None, DatePrecision.UNKNOWN, id="incident-date-unknown"),
+        pytest.param("MONUSCO", date(2024, 1, 8), DatePrecision.DAY,
+                     id="incident-on-the-day-of-receipt"),
+        pytest.param("UNMISS", date(2015, 3, 1), DatePrecision.DAY, id="incident-years-old"),
     ],
-)
-def test_a_report_may_leave_mission_and_incident_date_unknown_or_old(
-    mission: str | None, incident_date: date | None
+)  # fmt: skip
+def test_a_report_may_leave_the_incident_date_unknown_or_old(
+    mission: str, incident_date: date | None, precision: DatePrecision
 ) -> None:
     events = when(nothing(case_stream(CASE)), report(mission=mission, incident_date=incident_date),
                   at=T0)  # fmt: skip
 
+    then_events(events, reported(mission, incident_date, precision=precision))
+
+
+@pytest.mark.parametrize(
+    ("incident_date", "precision"),
+    [
+        pytest.param(date(2023, 11, 1), DatePrecision.MONTH, id="month-known"),
+        pytest.param(date(2022, 1, 1), DatePrecision.YEAR, id="year-known"),
+        pytest.param(None, DatePrecision.UNKNOWN, id="nothing-known"),
+    ],
+)
+def test_a_report_says_how_much_of_the_incident_date_is_known(
+    incident_date: date | None, precision: DatePrecision
+) -> None:
+    command = report(incident_date=incident_date, precision=precision)
+
     then_events(
-        events,
-        AllegationReported(CaseId(CASE), AllegationType.SEXUAL_ABUSE, mission, incident_date),
+        when(nothing(CASE_STREAM), command, at=T0),
+        reported(incident_date=incident_date, precision=precision),
+    )
+
+
+@pytest.mark.parametrize(
+    ("entity", "mission", "entity_name"),
+    [
+        pytest.param(EntityKind.SPECIAL_POLITICAL, "BINUH", None, id="special-political-mission"),
+        pytest.param(EntityKind.AGENCY_FUND_PROGRAMME, None, "UNICEF", id="agency-anywhere"),
+        pytest.param(EntityKind.IMPLEMENTING_PARTNER, "MINUSCA", "Partner NGO",
+                     id="partner-in-a-mission-area"),
+        pytest.param(EntityKind.NON_UN_FORCE, None, None, id="non-un-force"),
+    ],
+)  # fmt: skip
+def test_an_allegation_outside_peacekeeping_names_its_entity(
+    entity: EntityKind, mission: str | None, entity_name: str | None
+) -> None:
+    command = report(mission=mission, entity=entity, entity_name=entity_name)
+
+    then_events(
+        when(nothing(CASE_STREAM), command, at=T0),
+        reported(mission, entity=entity, entity_name=entity_name),
     )
 
 
@@ -877,6 +1347,17 @@ def test_the_notified_state_opens_a_national_investigation(
     )
 
 
+def test_the_un_entitys_own_investigators_investigate_like_oios() -> None:
+    entity = InvestigatingEntity.ENTITY
+    state = case(given(*INVOLVING, open_investigation(entity, None), conclude("I1")))
+
+    then_events(when(given(*INVOLVING), open_investigation(entity, None)),
+                InvestigationOpened("I1", entity, None, False))  # fmt: skip
+    assert state.substantiated_for(CountryCode("NPL")) is not None
+    with then_rejected(Rule.FORBIDDEN_ROLE, None):
+        when(given(*INVOLVING, open_investigation(entity, None)), conclude("I1"), GABON)
+
+
 def test_investigation_ids_continue_i1_i2_and_may_be_given() -> None:
     state = given(*INVESTIGATING)
 
@@ -1048,6 +1529,155 @@ def test_a_sanction_may_not_precede_the_substantiated_finding_in_time() -> None:
         when(state, sanction("P1"), GABON, at=at_day(30))
 
 
+def test_a_prosecution_may_rely_on_a_referral_once_the_finding_is_corrected_away() -> None:
+    not_substantiated = InvestigationConcluded(
+        "I1", NIO, CountryCode("GAB"), Finding.NOT_SUBSTANTIATED, True, 0
+    )
+    state = given(*SUBSTANTIATED, Step(refer("P1"), at=at_day(10)),
+                  correct(I1_CONCLUDED, not_substantiated))  # fmt: skip
+
+    assert case(state).substantiated_for(CountryCode("GAB")) is None
+    then_events(
+        when(state, prosecute("P1"), GABON, at=at_day(11)),
+        ProsecutionConcluded("P1", CountryCode("GAB"), ProsecutionOutcome.CONVICTED, 36),
+    )
+    with then_rejected(Rule.OUT_OF_ORDER, "occurred_at"):
+        when(state, prosecute("P1"), GABON, at=at_day(9))
+
+
+def test_a_prosecution_follows_the_earlier_of_the_referral_and_the_finding() -> None:
+    state = given(
+        *REPLIED,
+        Step(open_investigation(), at=at_day(1)),
+        Step(conclude("I1"), at=at_day(20)),
+        Step(refer("P1"), at=at_day(40)),
+    )
+
+    then_events(
+        when(state, prosecute("P1", ProsecutionOutcome.DISMISSED, None), at=at_day(30)),
+        ProsecutionConcluded("P1", CountryCode("GAB"), ProsecutionOutcome.DISMISSED, None),
+    )
+
+
+# --- TakeInterimAction ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", [pytest.param(a, id=a.value) for a in InterimAction])
+def test_an_interim_action_is_taken_on_a_perpetrator_at_any_time_after_the_report(
+    action: InterimAction,
+) -> None:
+    then_events(
+        when(given(*INVOLVING), interim("P3", action), FRANCE),
+        InterimActionTaken("P3", CountryCode("FRA"), action),
+    )
+
+
+def test_interim_actions_may_be_taken_again_and_after_a_finding() -> None:
+    state = given(*SUBSTANTIATED, interim("P1"), interim("P1", InterimAction.REASSIGNED))
+
+    then_events(
+        when(state, interim("P1"), GABON),
+        InterimActionTaken("P1", CountryCode("GAB"), InterimAction.PAYMENTS_SUSPENDED),
+    )
+
+
+# --- MakeCriminalReferral ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("actor", [pytest.param(OFFICER, id="officer"),
+                                   pytest.param(GABON, id="the-state-itself")])  # fmt: skip
+def test_a_substantiated_case_is_referred_to_the_perpetrators_authorities(actor: Actor) -> None:
+    then_events(
+        when(given(*SUBSTANTIATED), refer("P1"), actor),
+        CriminalReferralMade("P1", CountryCode("GAB")),
+    )
+    assert case(given(*SUBSTANTIATED, Step(refer("P1"), at=at_day(3)))).referred == {
+        "P1": at_day(3)
+    }
+
+
+def test_a_un_finding_lets_every_national_be_referred() -> None:
+    state = given(*UN_SUBSTANTIATED, refer("P1"))
+
+    then_events(when(state, refer("P2"), NEPAL), CriminalReferralMade("P2", CountryCode("NPL")))
+
+
+# --- RequestFollowUp --------------------------------------------------------------------
+
+
+def test_the_un_asks_a_notified_state_again_as_often_as_it_must() -> None:
+    state = given(*NOTIFIED, ask_again("GAB"), ask_again("GAB"))
+
+    then_events(when(state, ask_again("GAB")), FollowUpRequested(CountryCode("GAB")))
+    then_events(when(given(*REPLIED), ask_again("GAB")), FollowUpRequested(CountryCode("GAB")))
+
+
+# --- PublishCase ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reference", [pytest.param("MINUSCA-2024-001", id="with-reference"),
+                                       pytest.param(None, id="without-reference")])  # fmt: skip
+def test_an_officer_publishes_a_case_once(reference: str | None) -> None:
+    then_events(when(given(*ONLY_GAB), publish(reference)), CasePublished(reference))
+    published = case(given(*ONLY_GAB, Step(publish(reference), at=at_day(2))))
+    assert published.published_at == at_day(2)
+
+
+def test_a_retracted_publication_may_be_made_again() -> None:
+    state = given(*PUBLISHED, retract(3))
+
+    assert case(state).published_at is None
+    then_events(when(state, publish("MINUSCA-2024-002")), CasePublished("MINUSCA-2024-002"))
+
+
+# --- FilePaternityClaim, EstablishPaternity, ArrangeChildSupport ------------------------
+
+
+def test_claims_get_c1_c2_and_name_the_perpetrators_state() -> None:
+    state = given(*CLAIMED)
+
+    assert case(state).claims["C1"] == PaternityClaim(
+        "C1", "P1", CountryCode("GAB"), T0 + timedelta(hours=4)
+    )
+    then_events(when(state, claim("P2"), NEPAL),
+                PaternityClaimFiled("C2", "P2", CountryCode("NPL")))  # fmt: skip
+    then_events(when(state, claim(None)), PaternityClaimFiled("C2", None, None))
+    then_events(
+        when(state, claim("P1", claim_id="PC-0042"), GABON),
+        PaternityClaimFiled("PC-0042", "P1", CountryCode("GAB")),
+    )
+
+
+@pytest.mark.parametrize("actor", [pytest.param(OFFICER, id="officer"),
+                                   pytest.param(GABON, id="the-claims-state")])  # fmt: skip
+def test_paternity_is_established_then_child_support_arranged(actor: Actor) -> None:
+    then_events(when(given(*CLAIMED), establish("C1"), actor), PaternityEstablished("C1"))
+    then_events(when(given(*ESTABLISHED), support("C1"), actor), ChildSupportArranged("C1"))
+
+    supported = case(given(*CLAIMED, Step(establish(), at=at_day(3)),
+                           Step(support(), at=at_day(9))))  # fmt: skip
+    claimed = supported.claims["C1"]
+    assert (claimed.established_at, claimed.support_arranged_at) == (at_day(3), at_day(9))
+
+
+def test_an_officer_follows_up_a_claim_that_names_no_perpetrator() -> None:
+    state = given(*UNNAMED_CLAIM, establish())
+
+    then_events(when(state, support()), ChildSupportArranged("C1"))
+
+
+# --- ProvideVictimAssistance ------------------------------------------------------------
+
+
+def test_a_victim_is_assisted_in_kinds_as_often_as_needed() -> None:
+    state = given(*WITH_VICTIM, assist())
+
+    then_events(
+        when(state, assist("V1", (AssistanceKind.LEGAL,))),
+        VictimAssistanceProvided("V1", (AssistanceKind.LEGAL,)),
+    )
+
+
 # --- CloseCase --------------------------------------------------------------------------
 
 
@@ -1055,6 +1685,29 @@ def test_a_sanction_may_not_precede_the_substantiated_finding_in_time() -> None:
 def test_an_officer_closes_a_case(reason: ClosureReason) -> None:
     then_events(when(given(*REPORTED), close(reason)), CaseClosed(reason))
     assert case(given(*REPORTED, close(reason))).status == "closed"
+
+
+@pytest.mark.parametrize("reason", [pytest.param(r, id=r.value) for r in ReopenReason])
+def test_an_officer_reopens_a_closed_case_which_then_takes_commands_again(
+    reason: ReopenReason,
+) -> None:
+    then_events(when(given(*CLOSED), reopen(reason)), CaseReopened(reason))
+    state = case(given(*CLOSED, reopen(reason)))
+
+    assert (state.status, state.closed_at) == ("open", None)
+    then_events(when(state, refer("P1"), GABON), CriminalReferralMade("P1", CountryCode("GAB")))
+    then_events(when(state, close()), CaseClosed(ClosureReason.ACTION_COMPLETED))
+
+
+def test_a_closed_case_is_still_published_corrected_and_retracted() -> None:
+    state = given(*CLOSED)
+
+    then_events(when(state, publish(None)), CasePublished(None))
+    assert [type(e) for e in when(state, correct(P2, identified("P2", "BGD", FPU)))] == [
+        EventCorrected
+    ]
+    reopened = case(given(*CLOSED, retract(CLOSURE)))
+    assert (reopened.status, reopened.closed_at) == ("open", None)
 
 
 # Commands an officer may submit on the state their steps build, and whether Gabon, whose
@@ -1076,10 +1729,31 @@ ACCEPTABLE = [
     pytest.param(SUBSTANTIATED, prosecute("P1"), True, id="ConcludeProsecution"),
     pytest.param(ONLY_GAB, close(), False, id="CloseCase"),
     pytest.param((), compact("GAB"), True, id="SignVoluntaryCompact"),
-]
+    pytest.param(INVOLVING, interim("P1"), True, id="TakeInterimAction"),
+    pytest.param(SUBSTANTIATED, refer("P1"), True, id="MakeCriminalReferral"),
+    pytest.param(NOTIFIED, ask_again("GAB"), False, id="RequestFollowUp"),
+    pytest.param(ONLY_GAB, publish(), False, id="PublishCase"),
+    pytest.param((*ONLY_GAB, close()), reopen(), False, id="ReopenCase"),
+    pytest.param(INVOLVING, claim("P1"), True, id="FilePaternityClaim"),
+    pytest.param(CLAIMED, establish(), True, id="EstablishPaternity"),
+    pytest.param(ESTABLISHED, support(), True, id="ArrangeChildSupport"),
+    pytest.param(WITH_VICTIM, assist(), False, id="ProvideVictimAssistance"),
+    pytest.param((), circle("GAB"), True, id="JoinCircleOfLeadership"),
+    pytest.param((), contribute("GAB"), True, id="ContributeToTrustFund"),
+    pytest.param((), designate("GAB"), True, id="DesignateFocalPoint"),
+    pytest.param(GAB_SANCTIONED, correct(SANCTION, SanctionImposed(
+        "P1", CountryCode("GAB"), SanctionAuthority.MEMBER_STATE, SanctionKind.IMPRISONMENT, 18
+    )), True, id="CorrectEvent"),
+    pytest.param(GAB_SANCTIONED, retract(SANCTION), True, id="RetractEvent"),
+]  # fmt: skip
 ON_A_CASE = [
-    p for p in ACCEPTABLE if not isinstance(p.values[1], ReportAllegation | SignVoluntaryCompact)
+    p
+    for p in ACCEPTABLE
+    if isinstance(p.values[1], CaseCommand) and not isinstance(p.values[1], ReportAllegation)
 ]
+CORRECTIONS = [p for p in ACCEPTABLE if isinstance(p.values[1], CorrectEvent | RetractEvent)]
+# A closed case still takes these (and corrections): publication is about the record.
+ON_A_CLOSED_CASE = (ReopenCase, PublishCase)
 
 
 def test_the_acceptable_table_covers_every_command() -> None:
@@ -1146,7 +1820,20 @@ def test_a_member_state_whose_only_national_is_a_civilian_is_in_scope() -> None:
         when(state, reply("FRA"), FRANCE)
 
 
-@pytest.mark.parametrize(("steps", "command", "member_state_may"), ON_A_CASE)
+@pytest.mark.parametrize(("steps", "command", "member_state_may"), CORRECTIONS)
+def test_a_member_state_corrects_nothing_on_a_case_without_its_nationals(
+    steps: Steps, command: Command, member_state_may: bool
+) -> None:
+    state = given(*steps)
+
+    with then_rejected(Rule.FORBIDDEN_MEMBER_STATE, "stream"):
+        when(state, command, PAKISTAN)
+
+
+@pytest.mark.parametrize(
+    ("steps", "command", "member_state_may"),
+    [p for p in ON_A_CASE if not isinstance(p.values[1], ON_A_CLOSED_CASE)],
+)
 def test_nothing_is_accepted_after_the_case_is_closed(
     steps: Steps, command: Command, member_state_may: bool
 ) -> None:
@@ -1174,6 +1861,232 @@ def test_a_state_signs_the_voluntary_compact_on_its_own_stream(actor: Actor) -> 
     record_ = given(Step(compact("GAB"), actor, at_day(1)))
     assert isinstance(record_, MemberStateRecord)
     assert (record_.member_state, record_.compact_signed_at) == ("GAB", at_day(1))
+
+
+# --- the other commitments of a Member State --------------------------------------------
+
+
+@pytest.mark.parametrize("actor", [pytest.param(OFFICER, id="officer"),
+                                   pytest.param(GABON, id="the-state-itself")])  # fmt: skip
+def test_a_state_joins_the_circle_of_leadership_once(actor: Actor) -> None:
+    then_events(when(nothing(GAB_STREAM), circle("GAB"), actor),
+                CircleOfLeadershipJoined(CountryCode("GAB")))  # fmt: skip
+    joined = given(*SIGNED, Step(circle("GAB"), actor, at_day(4)))
+    assert isinstance(joined, MemberStateRecord)
+    assert (joined.circle_joined_at, joined.compact_signed_at) == (at_day(4), T0)
+
+
+def test_a_state_contributes_to_the_trust_fund_as_often_as_it_likes() -> None:
+    state = given(Step(contribute("GAB", 100_000), at=at_day(1)),
+                  Step(contribute("GAB", 25_000), GABON, at_day(2)))  # fmt: skip
+
+    assert isinstance(state, MemberStateRecord)
+    assert state.contributions == (
+        Contribution(at_day(1), 100_000),
+        Contribution(at_day(2), 25_000),
+    )
+    assert state.contributed_usd == 125_000
+    then_events(when(state, contribute("GAB", 1), GABON),
+                TrustFundContributionMade(CountryCode("GAB"), 1))  # fmt: skip
+
+
+def test_a_new_focal_point_designation_replaces_the_one_in_office() -> None:
+    paternity, sea = FocalPointRole.PATERNITY, FocalPointRole.SEA
+    state = given(Step(designate("GAB", paternity), at=at_day(1)),
+                  Step(designate("GAB", sea), at=at_day(2)),
+                  Step(designate("GAB", paternity), GABON, at_day(3)))  # fmt: skip
+
+    assert isinstance(state, MemberStateRecord)
+    assert state.focal_points == {paternity: at_day(3), sea: at_day(2)}
+    then_events(when(state, designate("GAB", sea), GABON),
+                FocalPointDesignated(CountryCode("GAB"), sea))  # fmt: skip
+
+
+# --- CorrectEvent and RetractEvent ----------------------------------------------------------
+
+
+def test_a_correction_carries_the_whole_payload_canonically_and_the_reason() -> None:
+    loose = '{ "sex": "male", "perpetrator_id": "P1", "nationality": "NPL", "category": "MC" }'
+
+    events = when(given(*INVOLVING), correct(P1, loose, reason="nationality was misread"))
+
+    then_events(
+        events,
+        EventCorrected(nth(P1), payload(P1_AS_NEPALESE), None, "nationality was misread", 1),
+    )
+
+
+def test_a_corrected_nationality_changes_which_state_may_act() -> None:
+    state = case(given(*CORRECTED))
+
+    assert state.perpetrators["P1"].nationality == "NPL"
+    assert state.nationalities == {"NPL", "FRA"}
+    then_events(when(state, repatriate("P1"), NEPAL),
+                PersonnelRepatriated("P1", CountryCode("NPL"), True))  # fmt: skip
+    with then_rejected(Rule.FORBIDDEN_MEMBER_STATE, "case_id"):
+        when(state, repatriate("P1"), GABON)
+    with then_rejected(Rule.STATE_NOT_INVOLVED, "member_state"):
+        when(state, notify("GAB"))
+
+
+def test_a_retracted_perpetrator_is_gone_and_its_id_is_never_given_again() -> None:
+    state = case(given(*INVOLVING, retract(P3, reason="not UN personnel")))
+
+    assert list(state.perpetrators) == ["P1", "P2"]
+    with then_rejected(Rule.FORBIDDEN_MEMBER_STATE, "case_id"):
+        when(state, interim("P3"), FRANCE)
+    with then_rejected(Rule.UNKNOWN_PERPETRATOR, "perpetrator_id"):
+        when(state, repatriate("P3"))
+    then_events(when(state, identify("FRA", CIVILIAN)), identified("P4", "FRA", CIVILIAN))
+    with then_rejected(Rule.DUPLICATE_PERPETRATOR, "perpetrator_id"):
+        when(state, identify("FRA", perpetrator_id="P3"))
+
+
+def test_a_retraction_names_its_event_and_reason() -> None:
+    then_events(when(given(*INVOLVING), retract(P3, reason="duplicate entry")),
+                EventRetracted(nth(P3), "duplicate entry"))  # fmt: skip
+
+
+def test_dependent_events_are_retracted_first_then_what_they_refer_to() -> None:
+    state = case(given(*SUBSTANTIATED, retract(I1_CONCLUDED), retract(I1_OPENED)))
+
+    assert state.investigations == {}
+    assert state.substantiated_for(CountryCode("GAB")) is None
+    with then_rejected(Rule.DUPLICATE_INVESTIGATION, "investigation_id"):
+        when(state, open_investigation(investigation_id="I1"))
+    then_events(when(state, open_investigation()),
+                InvestigationOpened("I2", NIO, CountryCode("GAB"), False))  # fmt: skip
+
+
+def test_a_retracted_notification_may_be_made_again() -> None:
+    state = case(given(*NOTIFIED, retract(GAB_NOTIFIED)))
+
+    assert state.follow_ups == {}
+    then_events(when(state, notify("GAB")), MemberStateNotified(CountryCode("GAB"), True))
+
+
+def test_a_corrected_instant_is_in_force_until_a_later_correction_restores_it() -> None:
+    replied = MemberStateRepliedIntentToInvestigate(CountryCode("GAB"))
+    recorded_at = T0 + timedelta(hours=5)
+    earlier = case(given(*REPLIED, correct(GAB_REPLIED, replied, at=at_day(0.5))))
+    restored = case(given(*REPLIED, correct(GAB_REPLIED, replied, at=at_day(0.5)),
+                          correct(GAB_REPLIED, replied)))  # fmt: skip
+
+    assert earlier.follow_ups[CountryCode("GAB")].replied_at == at_day(0.5)
+    assert restored.follow_ups[CountryCode("GAB")].replied_at == recorded_at
+
+
+def test_a_corrected_finding_changes_what_may_follow_it() -> None:
+    unsubstantiated = InvestigationConcluded(
+        "I1", NIO, CountryCode("GAB"), Finding.NOT_SUBSTANTIATED, True, 0
+    )
+    state = case(given(*SUBSTANTIATED, correct(I1_CONCLUDED, unsubstantiated)))
+
+    assert state.investigations["I1"].finding is Finding.NOT_SUBSTANTIATED
+    with then_rejected(Rule.NOT_SUBSTANTIATED, "case_id"):
+        when(state, sanction("P1"), GABON)
+
+
+def test_a_member_state_corrects_and_retracts_what_it_recorded_itself() -> None:
+    eighteen_months = SanctionImposed("P1", CountryCode("GAB"), SanctionAuthority.MEMBER_STATE,
+                                      SanctionKind.IMPRISONMENT, 18)  # fmt: skip
+    state = given(*GAB_SANCTIONED)
+
+    then_events(
+        when(state, correct(SANCTION, eighteen_months, reason="sentence reduced on appeal"),
+             GABON),
+        EventCorrected(nth(SANCTION), payload(eighteen_months), None,
+                       "sentence reduced on appeal", 1),
+    )  # fmt: skip
+    then_events(when(state, retract(SANCTION), GABON),
+                EventRetracted(nth(SANCTION), "recorded in error"))  # fmt: skip
+
+
+def test_the_copied_nationality_of_a_perpetrators_event_is_corrected_after_the_nationality() -> (
+    None
+):
+    as_nepalese = InterimActionTaken("P1", CountryCode("NPL"), InterimAction.PAYMENTS_SUSPENDED)
+    state = given(*INVOLVING, interim("P1"), correct(P1, P1_AS_NEPALESE))  # interim is step 5
+
+    then_events(
+        when(state, correct(5, as_nepalese)),
+        EventCorrected(nth(5), payload(as_nepalese), None, "recorded in error", 1),
+    )
+
+
+def test_a_report_is_corrected_without_changing_its_case() -> None:
+    month_only = reported(incident_date=date(2023, 12, 1), precision=DatePrecision.MONTH)
+    state = case(given(*INVOLVING, correct(REPORT, month_only, at=T0 - timedelta(days=2))))
+
+    assert state.received_at == T0 - timedelta(days=2)
+    assert state.case_id == CASE
+    with then_rejected(Rule.CORRECTION_CHANGES_IDENTITY, "corrected_payload"):
+        when(state, correct(REPORT, replace(month_only, case_id=CaseId("C-2024-002"))))
+
+
+def test_a_retracted_report_withdraws_the_case_but_corrections_go_on() -> None:
+    state = case(given(*WITHDRAWN))
+
+    assert state.withdrawn
+    assert not state.reported
+    then_events(when(state, retract(P3)), EventRetracted(nth(P3), "recorded in error"))
+    then_events(
+        when(state, correct(P1, P1_AS_NEPALESE)),
+        EventCorrected(nth(P1), payload(P1_AS_NEPALESE), None, "recorded in error", 1),
+    )
+    with then_rejected(Rule.ALREADY_RETRACTED, "event_id"):
+        when(state, correct(REPORT, reported()))
+
+
+@pytest.mark.parametrize(("steps", "command", "member_state_may"), ON_A_CASE)
+def test_a_withdrawn_case_takes_no_command(
+    steps: Steps, command: Command, member_state_may: bool
+) -> None:
+    state = given(*steps, retract(REPORT))
+
+    with then_rejected(Rule.CASE_WITHDRAWN, "case_id"):
+        when(state, command)
+
+
+def test_corrections_and_retractions_apply_on_a_member_state_stream() -> None:
+    state = given(compact("GAB"), Step(contribute("GAB", 100), GABON),
+                  correct(2, TrustFundContributionMade(CountryCode("GAB"), 1_000_000),
+                          stream=GAB_STREAM),
+                  retract(1, stream=GAB_STREAM))  # fmt: skip
+
+    assert isinstance(state, MemberStateRecord)
+    assert state.compact_signed_at is None
+    assert state.contributed_usd == 1_000_000
+    then_events(when(state, compact("GAB"), GABON), VoluntaryCompactSigned(CountryCode("GAB")))
+
+
+def test_a_correction_leaves_the_corrected_envelope_and_its_hash_as_recorded() -> None:
+    before, recorded = record(*INVOLVING)
+    after, with_correction = record(*CORRECTED)
+    original = recorded[P1 - 1]
+
+    assert with_correction[P1 - 1] == original
+    raw = encode_envelope(with_correction[P1 - 1])
+    assert stored_hash_of(raw) == (original.hash, original.hash)
+    assert case(after).history.records[original.event_id].envelope == original
+    assert fold(CASE_STREAM, with_correction) == after
+    assert case(before).perpetrators["P1"].nationality == "GAB"
+
+
+def test_refolding_the_events_in_force_gives_the_state_of_the_corrected_stream() -> None:
+    _, envelopes = record(*SUBSTANTIATED, retract(I1_CONCLUDED), correct(P2, identified(
+        "P2", "BGD", FPU)), retract(P3), correct(GAB_REPLIED, MemberStateRepliedIntentToInvestigate(
+        CountryCode("GAB")), at=at_day(2)))  # fmt: skip
+    corrected = case(fold(CASE_STREAM, envelopes))
+
+    in_force = case(fold(CASE_STREAM, corrected.history.in_force()))
+
+    assert replace(in_force, head=corrected.head, history=corrected.history,
+                   command_ids=corrected.command_ids) == corrected  # fmt: skip
+    assert set(corrected.perpetrators) == {"P1", "P2"}
+    assert corrected.perpetrators["P2"].nationality == "BGD"
+    assert corrected.follow_ups[CountryCode("GAB")].replied_at == at_day(2)
+    assert corrected.investigations["I1"].finding is None
 
 
 # --- the chain and replay ---------------------------------------------------------------

@@ -9,7 +9,7 @@ import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta, timezone
 
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema
 import pytest
 
 from accountability.events.catalogue import (
@@ -17,40 +17,74 @@ from accountability.events.catalogue import (
     AllegationReported,
     AllegedPerpetratorIdentified,
     CaseClosed,
+    CasePublished,
+    CaseReopened,
+    ChildSupportArranged,
+    CircleOfLeadershipJoined,
+    CriminalReferralMade,
+    EventCorrected,
+    EventRetracted,
+    FocalPointDesignated,
+    FollowUpRequested,
+    InterimActionTaken,
     InvestigationConcluded,
     InvestigationOpened,
     MemberStateDeclinedToInvestigate,
     MemberStateNotified,
     MemberStateRepliedIntentToInvestigate,
     NationalInvestigationOfficerAppointed,
+    PaternityClaimFiled,
+    PaternityEstablished,
     PersonnelRepatriated,
     ProsecutionConcluded,
     SanctionImposed,
+    TrustFundContributionMade,
+    VictimAssistanceProvided,
     VictimRecorded,
     VoluntaryCompactSigned,
 )
-from accountability.events.codec import from_json_object, parse_instant, to_json_object
+from accountability.events.codec import (
+    canonical_json,
+    from_json_object,
+    parse_instant,
+    to_json_object,
+)
 from accountability.events.commands import (
     COMMAND_TYPES,
     Actor,
     AppointNationalInvestigationOfficer,
+    ArrangeChildSupport,
     CloseCase,
     CommandEnvelope,
     ConcludeInvestigation,
     ConcludeProsecution,
+    ContributeToTrustFund,
+    CorrectEvent,
     DeclineToInvestigate,
+    DesignateFocalPoint,
+    EstablishPaternity,
+    FilePaternityClaim,
     IdentifyAllegedPerpetrator,
     ImposeSanction,
+    JoinCircleOfLeadership,
+    MakeCriminalReferral,
     NotifyMemberState,
     OpenInvestigation,
+    ProvideVictimAssistance,
+    PublishCase,
     RecordVictim,
+    ReopenCase,
     RepatriatePersonnel,
     ReplyIntentToInvestigate,
     ReportAllegation,
+    RequestFollowUp,
+    RetractEvent,
     SignVoluntaryCompact,
+    TakeInterimAction,
+    case_stream,
 )
 from accountability.events.commands import Command as AnyCommand
-from accountability.events.envelope import Envelope, StreamHead, seal
+from accountability.events.envelope import Envelope, StreamHead, derive_event_id, seal
 from accountability.events.errors import DecodeError
 from accountability.events.jsonschema import (
     COMMANDS_FILE,
@@ -63,11 +97,17 @@ from accountability.events.types import CaseId, CommandId, CountryCode, Hash
 from accountability.events.vocabulary import (
     AgeGroup,
     AllegationType,
+    AssistanceKind,
     ClosureReason,
+    DatePrecision,
+    EntityKind,
     Finding,
+    FocalPointRole,
+    InterimAction,
     InvestigatingEntity,
     PersonnelCategory,
     ProsecutionOutcome,
+    ReopenReason,
     Role,
     SanctionAuthority,
     SanctionKind,
@@ -156,12 +196,32 @@ CAN = CountryCode("CAN")
 OFFICER = Actor("officer-conduct-unit", Role.OFFICER)
 CANADA = Actor("member_state-can", Role.MEMBER_STATE, CAN)
 NAIROBI = timezone(timedelta(hours=3))
+CORRECTED_EVENT = derive_event_id("3f1c9a52-0d47-4b8e-9c21-7a5e6b4d8f03", 0)
+CORRECTED_SANCTION = canonical_json(
+    to_json_object(
+        SanctionImposed("P1", CAN, SanctionAuthority.MEMBER_STATE, SanctionKind.IMPRISONMENT, 12)
+    )
+).decode("utf-8")
 
 EXAMPLES = [
     pytest.param(
         OFFICER,
-        ReportAllegation(CASE, AllegationType.SEXUAL_EXPLOITATION, "MINUSCA", date(2024, 2, 11)),
-        AllegationReported(CASE, AllegationType.SEXUAL_EXPLOITATION, "MINUSCA", date(2024, 2, 11)),
+        ReportAllegation(
+            CASE,
+            AllegationType.SEXUAL_EXPLOITATION,
+            "MINUSCA",
+            date(2024, 2, 1),
+            incident_date_precision=DatePrecision.MONTH,
+        ),
+        AllegationReported(
+            CASE,
+            AllegationType.SEXUAL_EXPLOITATION,
+            EntityKind.PEACEKEEPING,
+            None,
+            "MINUSCA",
+            date(2024, 2, 1),
+            DatePrecision.MONTH,
+        ),
         id="AllegationReported",
     ),
     pytest.param(
@@ -243,6 +303,102 @@ EXAMPLES = [
         SignVoluntaryCompact(CAN),
         VoluntaryCompactSigned(CAN),
         id="VoluntaryCompactSigned",
+    ),
+    pytest.param(
+        CANADA,
+        TakeInterimAction(CASE, "P1", InterimAction.PAYMENTS_SUSPENDED),
+        InterimActionTaken("P1", CAN, InterimAction.PAYMENTS_SUSPENDED),
+        id="InterimActionTaken",
+    ),
+    pytest.param(
+        CANADA,
+        MakeCriminalReferral(CASE, "P1"),
+        CriminalReferralMade("P1", CAN),
+        id="CriminalReferralMade",
+    ),
+    pytest.param(
+        OFFICER,
+        RequestFollowUp(CASE, CAN),
+        FollowUpRequested(CAN),
+        id="FollowUpRequested",
+    ),
+    pytest.param(
+        OFFICER,
+        PublishCase(CASE, "MINUSCA-2024-017"),
+        CasePublished("MINUSCA-2024-017"),
+        id="CasePublished",
+    ),
+    pytest.param(
+        OFFICER,
+        ReopenCase(CASE, ReopenReason.NEW_INFORMATION),
+        CaseReopened(ReopenReason.NEW_INFORMATION),
+        id="CaseReopened",
+    ),
+    pytest.param(
+        CANADA,
+        FilePaternityClaim(CASE, "P1"),
+        PaternityClaimFiled("C1", "P1", CAN),
+        id="PaternityClaimFiled",
+    ),
+    pytest.param(
+        CANADA,
+        EstablishPaternity(CASE, "C1"),
+        PaternityEstablished("C1"),
+        id="PaternityEstablished",
+    ),
+    pytest.param(
+        CANADA,
+        ArrangeChildSupport(CASE, "C1"),
+        ChildSupportArranged("C1"),
+        id="ChildSupportArranged",
+    ),
+    pytest.param(
+        OFFICER,
+        ProvideVictimAssistance(CASE, "V1", (AssistanceKind.MEDICAL, AssistanceKind.LEGAL)),
+        VictimAssistanceProvided("V1", (AssistanceKind.MEDICAL, AssistanceKind.LEGAL)),
+        id="VictimAssistanceProvided",
+    ),
+    pytest.param(
+        CANADA,
+        JoinCircleOfLeadership(CAN),
+        CircleOfLeadershipJoined(CAN),
+        id="CircleOfLeadershipJoined",
+    ),
+    pytest.param(
+        CANADA,
+        ContributeToTrustFund(CAN, 500_000),
+        TrustFundContributionMade(CAN, 500_000),
+        id="TrustFundContributionMade",
+    ),
+    pytest.param(
+        CANADA,
+        DesignateFocalPoint(CAN, FocalPointRole.PATERNITY),
+        FocalPointDesignated(CAN, FocalPointRole.PATERNITY),
+        id="FocalPointDesignated",
+    ),
+    pytest.param(
+        CANADA,
+        CorrectEvent(
+            case_stream(CASE),
+            CORRECTED_EVENT,
+            CORRECTED_SANCTION,
+            "sentence reduced on appeal",
+            datetime(2024, 5, 30, 9, tzinfo=UTC),
+        ),
+        EventCorrected(
+            CORRECTED_EVENT,
+            CORRECTED_SANCTION,
+            datetime(2024, 5, 30, 9, tzinfo=UTC),
+            "sentence reduced on appeal",
+            1,
+        ),
+        id="EventCorrected",
+    ),
+    pytest.param(
+        OFFICER,
+        RetractEvent(case_stream(CASE), CORRECTED_EVENT, "recorded in the wrong case"),
+        EventRetracted(CORRECTED_EVENT, "recorded in the wrong case"),
+        id="EventRetracted",
     ),
 ]
 

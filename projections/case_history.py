@@ -1,0 +1,324 @@
+"""Case history: every case, allegation unit, Member State follow-up and commitment,
+in a version for each instant at which the log changed it.
+
+The projection keeps each stream's events (``stream_events``) so that a correction
+or a retraction, which changes an earlier event, can be folded in: the stream's
+effective events are folded again as known at each new instant, and the rows that
+changed get a new version. Case files, country records, the UN's statistics and the
+transparency gaps are all read from these tables (``case_file.py``,
+``country_record.py``, ``statistics.py``, ``gaps.py``).
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    select,
+)
+
+from accountability.events.catalogue import EVENT_TYPES
+from accountability.events.codec import (
+    canonical_json,
+    from_json_object,
+    loads_object,
+    to_json_object,
+    upcast,
+)
+from accountability.events.commands import CASE_STREAM_PREFIX, STATE_STREAM_PREFIX
+from accountability.events.upcasters import UPCASTERS
+
+from .case_rows import case_row, commitment_row, state_rows, unit_rows
+from .casefold import CaseFacts, StoredEvent, effective_events, fold_case, fold_commitments
+from .runner import Record
+from .sql import UTCDateTime, chunks, insert_ignoring_duplicates, metadata, select_chunk_size
+from .versions import VersionWriter, versioned_table
+
+stream_events = Table(
+    "stream_events",
+    metadata,
+    Column("stream_id", String(80), primary_key=True),
+    Column("sequence", Integer, primary_key=True),
+    Column("event_id", String(36), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("payload_version", Integer, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+_VICTIM_COUNTS = [
+    Column(f"victims_{group}", Integer, nullable=False)
+    for group in ("women", "girls", "females_unknown_age", "men", "boys",
+                  "males_unknown_age", "sex_unknown")
+]  # fmt: skip
+
+case_versions = versioned_table(
+    "case_versions",
+    metadata,
+    [Column("case_id", String(64), primary_key=True)],
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("received_year", Integer, nullable=False),
+    Column("allegation_type", String(16), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("entity_name", String(200)),
+    Column("mission", String(32)),
+    Column("incident_date", Date),
+    Column("incident_date_precision", String(16), nullable=False),
+    Column("incident_year", Integer),
+    Column("status", String(16), nullable=False),
+    Column("un_status", String(64), nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("closure_reason", String(64)),
+    Column("published_at", UTCDateTime),
+    Column("referred", Boolean, nullable=False),
+    Column("perpetrators", Integer, nullable=False),
+    Column("perpetrators_men", Integer, nullable=False),
+    Column("perpetrators_women", Integer, nullable=False),
+    Column("perpetrators_unknown", Integer, nullable=False),
+    Column("victims", Integer, nullable=False),
+    *_VICTIM_COUNTS,
+    Column("age_adult", Integer, nullable=False),
+    Column("age_child", Integer, nullable=False),
+    Column("age_unknown", Integer, nullable=False),
+    Column("investigations", Integer, nullable=False),
+    Column("investigation_concluded", Boolean, nullable=False),
+    Column("substantiated", Boolean),
+    Column("victims_not_interviewed", Boolean, nullable=False),
+    Column("closed_without_investigation", Boolean, nullable=False),
+    Column("paternity_claims", Integer, nullable=False),
+    Column("paternity_established", Integer, nullable=False),
+    Column("child_support", Integer, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("last_sequence", Integer, nullable=False),
+    Index("ix_case_versions_received", "received_at", "case_id"),
+)
+
+unit_versions = versioned_table(
+    "unit_versions",
+    metadata,
+    [
+        Column("case_id", String(64), primary_key=True),
+        Column("category", String(16), primary_key=True),
+        Column("nationality", String(3), primary_key=True),
+    ],
+)
+
+_INVESTIGATION_COLUMNS = [
+    column
+    for prefix in ("national", "un")
+    for column in (
+        Column(f"{prefix}_opened_at", UTCDateTime),
+        Column(f"{prefix}_urgent", Boolean),
+        Column(f"{prefix}_concluded_at", UTCDateTime),
+        Column(f"{prefix}_finding", String(32)),
+        Column(f"{prefix}_victims_interviewed", Boolean),
+    )
+]
+
+state_case_versions = versioned_table(
+    "state_case_versions",
+    metadata,
+    [
+        Column("member_state", String(3), primary_key=True),
+        Column("case_id", String(64), primary_key=True),
+    ],
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("received_year", Integer, nullable=False),
+    Column("categories", String(128), nullable=False),
+    Column("perpetrators", Integer, nullable=False),
+    Column("uniformed", Boolean, nullable=False),
+    Column("notified_at", UTCDateTime),
+    Column("nio_requested", Boolean),
+    Column("reply", String(16)),
+    Column("replied_at", UTCDateTime),
+    Column("reply_days", Float),
+    Column("reply_working_days", Integer),
+    Column("nio_appointed_at", UTCDateTime),
+    Column("follow_up_requests", Integer, nullable=False),
+    *_INVESTIGATION_COLUMNS,
+    Column("substantiated", Boolean, nullable=False),
+    Column("interim_actions", Integer, nullable=False),
+    Column("repatriations", Integer, nullable=False),
+    Column("referrals", Integer, nullable=False),
+    Column("sanctions", Integer, nullable=False),
+    Column("prosecutions_concluded", Integer, nullable=False),
+    Column("convictions", Integer, nullable=False),
+    Column("acquittals", Integer, nullable=False),
+    Column("dismissals", Integer, nullable=False),
+    Column("sentence_months", Integer, nullable=False),
+    Column("paternity_claims", Integer, nullable=False),
+    Column("paternity_established", Integer, nullable=False),
+    Column("case_closed_at", UTCDateTime),
+    Column("last_activity_at", UTCDateTime),
+    Column("last_request_at", UTCDateTime),
+    Column("last_state_step_at", UTCDateTime),
+    Index("ix_state_case_versions_case", "case_id"),
+)
+
+commitment_versions = versioned_table(
+    "commitment_versions",
+    metadata,
+    [Column("member_state", String(3), primary_key=True)],
+    Column("compact_signed_at", UTCDateTime),
+    Column("circle_joined_at", UTCDateTime),
+    Column("trust_fund_usd", Integer, nullable=False),
+    Column("trust_fund_contributions", Integer, nullable=False),
+    Column("paternity_focal_point_at", UTCDateTime),
+    Column("sea_focal_point_at", UTCDateTime),
+)
+
+
+def _stored(record: Record) -> StoredEvent:
+    envelope = record.envelope
+    return StoredEvent(
+        sequence=envelope.sequence,
+        event_id=envelope.event_id,
+        type=envelope.type,
+        schema_version=envelope.schema_version,
+        payload=envelope.payload,
+        occurred_at=envelope.occurred_at,
+        recorded_at=envelope.recorded_at,
+    )
+
+
+def load_stream_events(conn: Connection, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
+    """Each stream's events as this read model keeps them, in sequence order."""
+    streams: dict[str, list[StoredEvent]] = defaultdict(list)
+    for chunk in chunks(sorted(set(stream_ids)), select_chunk_size()):
+        rows = conn.execute(
+            select(stream_events)
+            .where(stream_events.c.stream_id.in_(chunk))
+            .order_by(stream_events.c.stream_id, stream_events.c.sequence)
+        ).mappings()
+        for row in rows:
+            cls = EVENT_TYPES[row["type"]]
+            data = upcast(
+                row["type"], row["payload_version"], loads_object(row["payload"], "payload"),
+                cls.schema_version, UPCASTERS,
+            )  # fmt: skip
+            streams[row["stream_id"]].append(
+                StoredEvent(
+                    sequence=row["sequence"],
+                    event_id=row["event_id"],
+                    type=row["type"],
+                    schema_version=row["schema_version"],
+                    payload=from_json_object(cls, data),
+                    occurred_at=row["occurred_at"],
+                    recorded_at=row["recorded_at"],
+                )
+            )
+    return streams
+
+
+class CaseHistoryProjection:
+    name: Final = "case_history"
+    version: Final = 1
+    tables: Final = (
+        stream_events, case_versions, unit_versions, state_case_versions, commitment_versions,
+    )  # fmt: skip
+
+    def apply(self, conn: Connection, records: Sequence[Record]) -> None:
+        mine: dict[str, list[Record]] = defaultdict(list)
+        for record in records:
+            if record.envelope.stream_id.startswith((CASE_STREAM_PREFIX, STATE_STREAM_PREFIX)):
+                mine[record.envelope.stream_id].append(record)
+        if not mine:
+            return
+        stored = load_stream_events(conn, list(mine))
+        case_ids = [
+            s.removeprefix(CASE_STREAM_PREFIX) for s in mine if s.startswith(CASE_STREAM_PREFIX)
+        ]
+        states = [
+            s.removeprefix(STATE_STREAM_PREFIX) for s in mine if s.startswith(STATE_STREAM_PREFIX)
+        ]
+        cases = VersionWriter(case_versions, ["case_id"], group="case_id")
+        units = VersionWriter(
+            unit_versions, ["case_id", "category", "nationality"], group="case_id"
+        )
+        follow_ups = VersionWriter(
+            state_case_versions, ["member_state", "case_id"], group="case_id"
+        )
+        commitments = VersionWriter(commitment_versions, ["member_state"], group="member_state")
+        cases.load(conn, "case_id", case_ids)
+        units.load(conn, "case_id", case_ids)
+        follow_ups.load(conn, "case_id", case_ids)
+        commitments.load(conn, "member_state", states)
+        fresh_rows = []
+        for stream_id, stream_records in mine.items():
+            known = stored.get(stream_id, [])
+            last = known[-1].sequence if known else 0
+            fresh: dict[int, StoredEvent] = {}
+            for record in stream_records:
+                if record.envelope.sequence > last:
+                    fresh.setdefault(record.envelope.sequence, _stored(record))
+            if not fresh:
+                continue  # redelivered: already applied
+            events = known + [fresh[n] for n in sorted(fresh)]
+            for at in sorted({e.recorded_at for e in fresh.values()}):
+                effective = effective_events(events, as_of=at)
+                if stream_id.startswith(STATE_STREAM_PREFIX):
+                    code = stream_id.removeprefix(STATE_STREAM_PREFIX)
+                    row = commitment_row(fold_commitments(code, effective))
+                    commitments.put((code,), row, at)
+                    continue
+                case_id = stream_id.removeprefix(CASE_STREAM_PREFIX)
+                last = max(e.sequence for e in events if e.recorded_at <= at)
+                _write_case(
+                    case_id, fold_case(effective), at, last,
+                    cases=cases, units=units, follow_ups=follow_ups,
+                )  # fmt: skip
+            fresh_rows += [_event_row(stream_id, e) for e in fresh.values()]
+        insert_ignoring_duplicates(conn, stream_events, fresh_rows)
+        for writer in (cases, units, follow_ups, commitments):
+            writer.flush(conn)
+
+
+def _write_case(
+    case_id: str,
+    facts: CaseFacts | None,
+    at: datetime,
+    last_sequence: int,
+    *,
+    cases: VersionWriter,
+    units: VersionWriter,
+    follow_ups: VersionWriter,
+) -> None:
+    if facts is None:
+        # Never reported, or its report retracted: the case leaves every read model.
+        for writer in (cases, units, follow_ups):
+            for key in writer.keys_in(case_id):
+                writer.retire(key, at)
+        return
+    cases.put((case_id,), {**case_row(facts), "last_sequence": last_sequence}, at)
+    for writer, rows in ((units, unit_rows(facts)), (follow_ups, state_rows(facts))):
+        for key in writer.keys_in(case_id) - rows.keys():
+            writer.retire(key, at)
+        for key, row in rows.items():
+            writer.put(key, row, at)
+
+
+def _event_row(stream_id: str, event: StoredEvent) -> dict[str, object]:
+    return {
+        "stream_id": stream_id,
+        "sequence": event.sequence,
+        "event_id": event.event_id,
+        "type": event.type,
+        "schema_version": event.schema_version,
+        "payload_version": type(event.payload).schema_version,
+        "payload": canonical_json(to_json_object(event.payload)).decode("utf-8"),
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.recorded_at,
+    }
