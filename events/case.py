@@ -14,6 +14,7 @@ from .catalogue import (
     AllegationReported,
     AllegedPerpetratorIdentified,
     CaseClosed,
+    CaseNoteAdded,
     CasePublished,
     CaseReopened,
     ChildSupportArranged,
@@ -27,6 +28,7 @@ from .catalogue import (
     MemberStateDeclinedToInvestigate,
     MemberStateNotified,
     MemberStateRepliedIntentToInvestigate,
+    NarrativeRecorded,
     NationalInvestigationOfficerAppointed,
     PaternityClaimFiled,
     PaternityEstablished,
@@ -34,10 +36,12 @@ from .catalogue import (
     ProsecutionConcluded,
     SanctionImposed,
     VictimAssistanceProvided,
+    VictimDataErased,
     VictimRecorded,
 )
 from .envelope import Envelope, StreamHead
 from .history import History
+from .privacy import parse_sealed
 from .types import CaseId, CaseStatus, CountryCode
 from .vocabulary import (
     AgeGroup,
@@ -116,6 +120,10 @@ class CaseState:
     """When each perpetrator was referred to the national authorities."""
     prosecuted: frozenset[str] = frozenset()
     claims: Mapping[str, PaternityClaim] = field(default_factory=dict)
+    text_key_id: str | None = None
+    """The key the case's narrative and notes are sealed with, once one is recorded."""
+    erased_at: datetime | None = None
+    """When the case's key was destroyed; no text is taken after that."""
     history: History = field(default_factory=History)
     command_ids: frozenset[str] = frozenset()
 
@@ -224,6 +232,10 @@ def _apply(state: CaseState, envelope: Envelope) -> CaseState:
             return _with_claim(state, cid, established_at=at)
         case ChildSupportArranged(claim_id=cid):
             return _with_claim(state, cid, support_arranged_at=at)
+        case NarrativeRecorded(text=text) | CaseNoteAdded(text=text):
+            return replace(state, text_key_id=state.text_key_id or parse_sealed(text).key_id)
+        case VictimDataErased():
+            return replace(state, erased_at=state.erased_at or at)
         case CasePublished():
             return replace(state, published_at=at)
         case CaseClosed():

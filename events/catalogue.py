@@ -2,13 +2,15 @@
 
 An event's payload holds the facts of the type only. When, by whom and in which
 stream live in the envelope (``envelope.py``). No payload ever carries a victim's
-identity: victims are recorded by age group and sex alone.
+identity: victims are recorded by age group and sex alone, and sensitive free text
+(narratives, notes) only as ciphertext under the case's key (``privacy.py``).
 """
 
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import ClassVar
 
+from .privacy import SealedText
 from .types import CaseId, CountryCode
 from .vocabulary import (
     AgeGroup,
@@ -17,6 +19,7 @@ from .vocabulary import (
     ClosureReason,
     DatePrecision,
     EntityKind,
+    ErasureReason,
     Finding,
     FocalPointRole,
     InterimAction,
@@ -220,6 +223,36 @@ class VictimAssistanceProvided:
 
 
 @dataclass(frozen=True, slots=True)
+class NarrativeRecorded:
+    """The allegation's account as received, sealed with the case's key; the latest is in force."""
+
+    schema_version: ClassVar[int] = 1
+    text: SealedText
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNoteAdded:
+    """A note on the case, sealed with the case's key."""
+
+    schema_version: ClassVar[int] = 1
+    note_id: str
+    text: SealedText
+
+
+@dataclass(frozen=True, slots=True)
+class VictimDataErased:
+    """The case's key was destroyed: its sealed narrative and notes can never be read again.
+
+    ``key_id`` names the key its texts were sealed with (None when none was recorded).
+    Every event, and every hash, stays as it was.
+    """
+
+    schema_version: ClassVar[int] = 1
+    key_id: str | None
+    reason: ErasureReason
+
+
+@dataclass(frozen=True, slots=True)
 class VoluntaryCompactSigned:
     """A Member State signed the Voluntary Compact with the Secretary-General."""
 
@@ -249,6 +282,28 @@ class FocalPointDesignated:
     schema_version: ClassVar[int] = 1
     member_state: CountryCode
     role: FocalPointRole
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeyRegistered:
+    """A Member State's Ed25519 public key (raw, base64): from now on its principals sign.
+
+    ``key_id`` is the first 16 hex digits of SHA-256 over the raw 32-byte key.
+    """
+
+    schema_version: ClassVar[int] = 1
+    member_state: CountryCode
+    key_id: str
+    public_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeyRevoked:
+    """A Member State's key signs nothing from now on; what it signed before stays signed."""
+
+    schema_version: ClassVar[int] = 1
+    member_state: CountryCode
+    key_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,12 +356,17 @@ CaseEvent = (
     | PaternityEstablished
     | ChildSupportArranged
     | VictimAssistanceProvided
+    | NarrativeRecorded
+    | CaseNoteAdded
+    | VictimDataErased
 )
 MemberStateEvent = (
     VoluntaryCompactSigned
     | CircleOfLeadershipJoined
     | TrustFundContributionMade
     | FocalPointDesignated
+    | SigningKeyRegistered
+    | SigningKeyRevoked
 )
 Correction = EventCorrected | EventRetracted
 Event = CaseEvent | MemberStateEvent | Correction
@@ -336,11 +396,19 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PaternityEstablished,
         ChildSupportArranged,
         VictimAssistanceProvided,
+        NarrativeRecorded,
+        CaseNoteAdded,
+        VictimDataErased,
         VoluntaryCompactSigned,
         CircleOfLeadershipJoined,
         TrustFundContributionMade,
         FocalPointDesignated,
+        SigningKeyRegistered,
+        SigningKeyRevoked,
         EventCorrected,
         EventRetracted,
     )
 }
+
+SealedTextEvent = NarrativeRecorded | CaseNoteAdded
+"""Events whose ``text`` is sealed with the case's key."""

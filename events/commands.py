@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import ClassVar
 
+from .privacy import SealedText
+from .signing import Signature, command_statement
 from .types import CaseId, CommandId, CountryCode, StreamId
 from .vocabulary import (
     AgeGroup,
@@ -17,6 +19,7 @@ from .vocabulary import (
     ClosureReason,
     DatePrecision,
     EntityKind,
+    ErasureReason,
     Finding,
     FocalPointRole,
     InterimAction,
@@ -190,6 +193,28 @@ class ProvideVictimAssistance(CaseCommand):
 
 
 @dataclass(frozen=True, slots=True)
+class RecordNarrative(CaseCommand):
+    """Record the allegation's account; ``text`` is sealed by the API, never plain."""
+
+    text: SealedText
+
+
+@dataclass(frozen=True, slots=True)
+class AddCaseNote(CaseCommand):
+    """Add a note to the case; ``text`` is sealed by the API, never plain."""
+
+    text: SealedText
+    note_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EraseVictimData(CaseCommand):
+    """Destroy the case's key, so that its narrative and notes can never be read again."""
+
+    reason: ErasureReason
+
+
+@dataclass(frozen=True, slots=True)
 class StateCommand:
     """A command on a Member State's own stream, ``state:<ISO 3166-1 alpha-3>``."""
 
@@ -218,6 +243,18 @@ class ContributeToTrustFund(StateCommand):
 @dataclass(frozen=True, slots=True)
 class DesignateFocalPoint(StateCommand):
     role: FocalPointRole
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterSigningKey(StateCommand):
+    """Register an Ed25519 public key: 32 raw bytes in standard base64 (or a PEM)."""
+
+    public_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeSigningKey(StateCommand):
+    key_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,10 +308,15 @@ Command = (
     | EstablishPaternity
     | ArrangeChildSupport
     | ProvideVictimAssistance
+    | RecordNarrative
+    | AddCaseNote
+    | EraseVictimData
     | SignVoluntaryCompact
     | JoinCircleOfLeadership
     | ContributeToTrustFund
     | DesignateFocalPoint
+    | RegisterSigningKey
+    | RevokeSigningKey
     | CorrectEvent
     | RetractEvent
 )
@@ -304,10 +346,15 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         EstablishPaternity,
         ArrangeChildSupport,
         ProvideVictimAssistance,
+        RecordNarrative,
+        AddCaseNote,
+        EraseVictimData,
         SignVoluntaryCompact,
         JoinCircleOfLeadership,
         ContributeToTrustFund,
         DesignateFocalPoint,
+        RegisterSigningKey,
+        RevokeSigningKey,
         CorrectEvent,
         RetractEvent,
     )
@@ -334,6 +381,8 @@ class CommandEnvelope:
     issued_at: datetime
     occurred_at: datetime
     command: Command
+    signature: Signature | None = None
+    """A Member State's signature over :meth:`statement` (``signing.py``), if it signed."""
 
     def __post_init__(self) -> None:
         # Every instant of the domain is UTC, so that dates and weekdays taken from it
@@ -351,3 +400,7 @@ class CommandEnvelope:
     @property
     def type(self) -> str:
         return type(self.command).__name__
+
+    def statement(self) -> bytes:
+        """What a Member State signs for this command (``signing.py`` defines it)."""
+        return command_statement(self.command_id, self.command, self.stream_id, self.occurred_at)

@@ -14,6 +14,7 @@ from .case import CaseState
 from .catalogue import (
     AllegationReported,
     AllegedPerpetratorIdentified,
+    CaseNoteAdded,
     CasePublished,
     CriminalReferralMade,
     Event,
@@ -22,12 +23,16 @@ from .catalogue import (
     InterimActionTaken,
     InvestigationConcluded,
     InvestigationOpened,
+    NarrativeRecorded,
     PaternityClaimFiled,
     PersonnelRepatriated,
     ProsecutionConcluded,
     SanctionImposed,
+    SigningKeyRegistered,
+    SigningKeyRevoked,
     TrustFundContributionMade,
     VictimAssistanceProvided,
+    VictimDataErased,
 )
 from .codec import canonical_json, to_json_object
 from .commands import STATE_STREAM_PREFIX, Actor, CommandEnvelope, CorrectEvent, RetractEvent
@@ -59,6 +64,7 @@ from .rules import (
     ensure_role,
     ensure_same_identity,
     ensure_sentence_fits,
+    ensure_signed,
     ensure_text,
 )
 from .types import CountryCode
@@ -82,7 +88,10 @@ def decide_correction(
         raise TypeError(f"{envelope.type} is neither a correction nor a retraction")
     ensure_role(actor, OFFICER_OR_STATE, "correcting or retracting an event")
     _ensure_stream_in_scope(actor, state, command)
+    if isinstance(state, MemberStateRecord) and actor.role is Role.MEMBER_STATE:
+        ensure_signed(state, command.stream.removeprefix(STATE_STREAM_PREFIX), envelope)
     target = ensure_correctable(state.history, command.event_id)
+    _ensure_may_change(target, command)
     ensure_recorded_by(actor, target)
     ensure_reason(command.reason)
     if isinstance(command, RetractEvent):
@@ -107,6 +116,30 @@ def decide_correction(
             type(corrected).schema_version,
         )
     ]
+
+
+# Facts no correction may touch: an erasure cannot be undone, and a key's history is what
+# signatures are checked against (a key is revoked, never retracted).
+_FINAL = (VictimDataErased, SigningKeyRegistered, SigningKeyRevoked)
+
+
+def _ensure_may_change(target: Recorded, command: CorrectEvent | RetractEvent) -> None:
+    payload = target.envelope.payload
+    if isinstance(payload, _FINAL):
+        raise Rejection(
+            Rule.EVENT_NOT_CORRECTABLE,
+            f"event '{target.event_id}' is a {target.envelope.type}, which stands as recorded"
+            + ("; revoke the key instead" if isinstance(payload, SigningKeyRegistered) else ""),
+            "event_id",
+        )
+    if isinstance(command, CorrectEvent) and isinstance(payload, NarrativeRecorded | CaseNoteAdded):
+        # A corrected text would travel in clear inside corrected_payload: record it anew.
+        raise Rejection(
+            Rule.EVENT_NOT_CORRECTABLE,
+            f"event '{target.event_id}' holds sealed text; record a new narrative or note (and "
+            "retract this one) instead of correcting it",
+            "event_id",
+        )
 
 
 def _ensure_stream_in_scope(

@@ -14,6 +14,7 @@ from .catalogue import (
     AllegationReported,
     AllegedPerpetratorIdentified,
     CaseClosed,
+    CaseNoteAdded,
     CasePublished,
     CaseReopened,
     ChildSupportArranged,
@@ -28,14 +29,18 @@ from .catalogue import (
     MemberStateDeclinedToInvestigate,
     MemberStateNotified,
     MemberStateRepliedIntentToInvestigate,
+    NarrativeRecorded,
     NationalInvestigationOfficerAppointed,
     PaternityClaimFiled,
     PaternityEstablished,
     PersonnelRepatriated,
     ProsecutionConcluded,
     SanctionImposed,
+    SigningKeyRegistered,
+    SigningKeyRevoked,
     TrustFundContributionMade,
     VictimAssistanceProvided,
+    VictimDataErased,
     VictimRecorded,
     VoluntaryCompactSigned,
 )
@@ -43,6 +48,7 @@ from .commands import (
     CASE_STREAM_PREFIX,
     STATE_STREAM_PREFIX,
     Actor,
+    AddCaseNote,
     AppointNationalInvestigationOfficer,
     ArrangeChildSupport,
     CloseCase,
@@ -53,6 +59,7 @@ from .commands import (
     CorrectEvent,
     DeclineToInvestigate,
     DesignateFocalPoint,
+    EraseVictimData,
     EstablishPaternity,
     FilePaternityClaim,
     IdentifyAllegedPerpetrator,
@@ -63,13 +70,16 @@ from .commands import (
     OpenInvestigation,
     ProvideVictimAssistance,
     PublishCase,
+    RecordNarrative,
     RecordVictim,
+    RegisterSigningKey,
     ReopenCase,
     RepatriatePersonnel,
     ReplyIntentToInvestigate,
     ReportAllegation,
     RequestFollowUp,
     RetractEvent,
+    RevokeSigningKey,
     SignVoluntaryCompact,
     StateCommand,
     TakeInterimAction,
@@ -83,6 +93,7 @@ from .rules import (
     OFFICER,
     OFFICER_OR_STATE,
     REFERENCE_LIMIT,
+    STATE_ONLY,
     Rule,
     ensure_assistance_kinds,
     ensure_case_in_scope,
@@ -99,6 +110,7 @@ from .rules import (
     ensure_months_fit,
     ensure_not_before,
     ensure_not_declined,
+    ensure_not_erased,
     ensure_not_in_future,
     ensure_not_referred,
     ensure_not_withdrawn,
@@ -110,20 +122,23 @@ from .rules import (
     ensure_prosecution_basis,
     ensure_reported,
     ensure_role,
+    ensure_sealed,
     ensure_sentence_fits,
+    ensure_signed,
     ensure_substantiated,
     ensure_text,
     ensure_victim,
     next_identifier,
 )
-from .types import StreamId
+from .signing import KeyFormatError, b64, key_id_of, parse_public_key
+from .types import CountryCode, StreamId
 from .vocabulary import Role, SanctionAuthority
 
 StreamState = CaseState | MemberStateRecord
 
-# Commands that a closed case still takes: publication is about the record, not the
-# case's progress. (Corrections and retractions are taken on any case.)
-_ON_CLOSED_CASES = (ReopenCase, PublishCase)
+# Commands that a closed case still takes: publication and erasure are about the record,
+# not the case's progress. (Corrections and retractions are taken on any case.)
+_ON_CLOSED_CASES = (ReopenCase, PublishCase, EraseVictimData)
 
 
 def initial_state(stream_id: StreamId) -> StreamState:
@@ -161,12 +176,14 @@ def decide(state: StreamState, envelope: CommandEnvelope, now: datetime) -> list
     if isinstance(command, StateCommand):
         if not isinstance(state, MemberStateRecord):
             raise Rejection(Rule.INVALID_VALUE, f"{envelope.type} belongs on a Member State stream")
-        return [_decide_on_state(state, command, actor)]
+        return [_decide_on_state(state, command, envelope)]
     if not isinstance(state, CaseState):
         raise Rejection(Rule.INVALID_VALUE, f"{envelope.type} belongs on a case stream")
     if isinstance(command, ReportAllegation):
         return [_report(state, command, envelope)]
     ensure_identifier(command.case_id, "case_id")
+    if isinstance(command, EraseVictimData):
+        return [_erase(state, command, envelope)]
     ensure_reported(state, command.case_id)
     ensure_case_in_scope(actor, state)
     if not isinstance(command, _ON_CLOSED_CASES):
@@ -266,6 +283,17 @@ def _decide_on_case(state: CaseState, envelope: CommandEnvelope) -> Event:
             victim = ensure_victim(state, command.victim_id)
             ensure_assistance_kinds(command.kinds)
             return VictimAssistanceProvided(victim.victim_id, command.kinds)
+        case RecordNarrative():
+            ensure_role(actor, OFFICER, "recording a narrative")
+            ensure_sealed(state, command.text)
+            return NarrativeRecorded(command.text)
+        case AddCaseNote():
+            ensure_role(actor, OFFICER, "adding a note to a case")
+            nid = _identifier(command.note_id, "N", state.history.taken("note"), "note_id")
+            if nid in state.history.taken("note"):
+                raise Rejection(Rule.DUPLICATE_NOTE, f"note '{nid}' is already recorded", "note_id")
+            ensure_sealed(state, command.text)
+            return CaseNoteAdded(nid, command.text)
         case _:
             raise Rejection(Rule.INVALID_VALUE, f"{envelope.type} is not a command on a case")
 
@@ -303,6 +331,17 @@ def _report(
         incident_date=command.incident_date,
         incident_date_precision=precision,
     )
+
+
+def _erase(state: CaseState, command: EraseVictimData, envelope: CommandEnvelope) -> Event:
+    """Erasure is taken on closed and withdrawn cases too: a victim's data outlives neither."""
+    if not state.reported and not state.withdrawn:
+        ensure_reported(state, command.case_id)
+    ensure_case_in_scope(envelope.actor, state)
+    ensure_role(envelope.actor, OFFICER, "erasing a case's victim data")
+    ensure_not_erased(state)
+    ensure_not_before(envelope.occurred_at, state.received_at, "the allegation was received")
+    return VictimDataErased(state.text_key_id, command.reason)
 
 
 def _identify(
@@ -543,12 +582,26 @@ _COMMITMENTS: dict[type[StateCommand], str] = {
     ContributeToTrustFund: "recording a Trust Fund contribution",
     DesignateFocalPoint: "designating a focal point",
 }
+_KEY_COMMANDS: dict[type[StateCommand], str] = {
+    RegisterSigningKey: "registering a Member State's signing key",
+    RevokeSigningKey: "revoking a Member State's signing key",
+}
 
 
-def _decide_on_state(state: MemberStateRecord, command: StateCommand, actor: Actor) -> Event:
-    ensure_role(actor, OFFICER_OR_STATE, _COMMITMENTS.get(type(command), "recording a commitment"))
+def _decide_on_state(
+    state: MemberStateRecord, command: StateCommand, envelope: CommandEnvelope
+) -> Event:
+    actor = envelope.actor
+    if type(command) in _KEY_COMMANDS:
+        ensure_role(actor, STATE_ONLY, _KEY_COMMANDS[type(command)])
+    else:
+        action = _COMMITMENTS.get(type(command), "recording a commitment")
+        ensure_role(actor, OFFICER_OR_STATE, action)
     ms = ensure_known_country(command.member_state, "member_state")
     ensure_own_state(actor, ms, "member_state")
+    if actor.role is Role.MEMBER_STATE:
+        # This stream holds the state's keys: its own submissions here are checked in full.
+        ensure_signed(state, ms, envelope, may_bootstrap=isinstance(command, RegisterSigningKey))
     match command:
         case SignVoluntaryCompact():
             if state.compact_signed_at is not None:
@@ -572,5 +625,41 @@ def _decide_on_state(state: MemberStateRecord, command: StateCommand, actor: Act
         case DesignateFocalPoint():
             # A new designation replaces the focal point in office for the role.
             return FocalPointDesignated(ms, command.role)
+        case RegisterSigningKey():
+            return _register_key(state, ms, command)
+        case RevokeSigningKey():
+            key = state.signing_keys.get(command.key_id)
+            if key is None:
+                raise Rejection(
+                    Rule.UNKNOWN_SIGNING_KEY, f"{ms} has no signing key {command.key_id}",
+                    "key_id",
+                )  # fmt: skip
+            if key.revoked_at is not None:
+                raise Rejection(
+                    Rule.SIGNING_KEY_REVOKED,
+                    f"key {key.key_id} of {ms} was revoked on {key.revoked_at.date()}",
+                    "key_id",
+                )
+            return SigningKeyRevoked(ms, key.key_id)
         case _:
             raise Rejection(Rule.INVALID_VALUE, f"{type(command).__name__} is not a commitment")
+
+
+def _register_key(
+    state: MemberStateRecord, ms: CountryCode, command: RegisterSigningKey
+) -> SigningKeyRegistered:
+    try:
+        raw = parse_public_key(command.public_key)
+    except KeyFormatError as exc:
+        raise Rejection(Rule.INVALID_VALUE, f"public_key: {exc}", "public_key") from None
+    key_id = key_id_of(raw)
+    known = state.signing_keys.get(key_id)
+    if known is not None:
+        raise Rejection(
+            Rule.SIGNING_KEY_ALREADY_REGISTERED,
+            f"key {key_id} was registered by {ms} on {known.registered_at.date()}"
+            + (f" and revoked on {known.revoked_at.date()}" if known.revoked_at else "")
+            + "; a key is registered once",
+            "public_key",
+        )
+    return SigningKeyRegistered(ms, key_id, b64(raw))

@@ -3,6 +3,10 @@
 ``hash`` is SHA-256 over the canonical JSON of the envelope without ``hash``;
 ``prev_hash`` is the hash of the stream's previous event (64 zeros for the first),
 so changing, dropping, reordering or inserting an event breaks the chain.
+
+``signature`` is optional: present (and hashed) only on the events of a command a
+Member State signed (``signing.py``), and left out altogether otherwise, so that
+the bytes and hashes of every unsigned event are what they always were.
 """
 
 import hashlib
@@ -25,6 +29,7 @@ from .codec import (
 )
 from .commands import Actor, CommandEnvelope
 from .errors import ChainBroken, DecodeError
+from .signing import CommandSignature, command_signature_from_json
 from .types import CommandId, CountryCode, EventId, Hash, JsonObject, JsonValue, StreamId
 from .upcasters import UPCASTERS
 from .vocabulary import Role
@@ -59,6 +64,7 @@ class Envelope:
     payload: Event
     prev_hash: Hash
     hash: Hash
+    signature: CommandSignature | None = None
 
     @property
     def head(self) -> StreamHead:
@@ -106,8 +112,9 @@ def _body(
     correlation_id: str,
     payload: JsonObject,
     prev_hash: str,
+    signature: CommandSignature | None = None,
 ) -> JsonObject:
-    return {
+    body: JsonObject = {
         "event_id": event_id,
         "type": type_name,
         "schema_version": schema_version,
@@ -121,6 +128,9 @@ def _body(
         "payload": payload,
         "prev_hash": prev_hash,
     }
+    if signature is not None:
+        body["signature"] = signature.to_json()
+    return body
 
 
 def hash_body(body: JsonObject) -> Hash:
@@ -138,6 +148,14 @@ def seal(
     Returns each envelope with its canonical bytes, which are what the log stores.
     """
     sealed: list[tuple[Envelope, bytes]] = []
+    signature = None
+    if command.signature is not None:
+        signature = CommandSignature(
+            command.signature.key_id,
+            command.signature.value,
+            command.type,
+            to_json_object(command.command),
+        )
     for position, event in enumerate(events):
         event_id = derive_event_id(command.command_id, position)
         sequence = head.sequence + 1
@@ -154,6 +172,7 @@ def seal(
             correlation_id=command.correlation_id,
             payload=to_json_object(event),
             prev_hash=head.hash,
+            signature=signature,
         )
         digest = hash_body(body)
         body["hash"] = digest
@@ -171,6 +190,7 @@ def seal(
             payload=event,
             prev_hash=head.hash,
             hash=digest,
+            signature=signature,
         )
         sealed.append((envelope, canonical_json(body)))
         head = envelope.head
@@ -219,7 +239,7 @@ def envelope_from_json(
         "event_id", "type", "schema_version", "stream_id", "sequence", "occurred_at",
         "recorded_at", "actor", "command_id", "correlation_id", "payload", "prev_hash", "hash",
     }  # fmt: skip
-    unknown = set(data) - expected
+    unknown = set(data) - expected - {"signature"}
     if unknown:
         raise DecodeError(f"unknown envelope field(s): {', '.join(sorted(unknown))}")
     type_name = _str(data, "type")
@@ -242,6 +262,7 @@ def envelope_from_json(
         payload=from_json_object(cls, current),
         prev_hash=Hash(_str(data, "prev_hash")),
         hash=Hash(_str(data, "hash")),
+        signature=command_signature_from_json(data["signature"]) if "signature" in data else None,
     )
 
 
@@ -308,6 +329,7 @@ def encode_envelope(envelope: Envelope) -> bytes:
         correlation_id=envelope.correlation_id,
         payload=to_json_object(envelope.payload),
         prev_hash=envelope.prev_hash,
+        signature=envelope.signature,
     )
     body["hash"] = envelope.hash
     return canonical_json(body)

@@ -14,6 +14,7 @@ from typing import Literal
 
 from .catalogue import (
     AllegedPerpetratorIdentified,
+    CaseNoteAdded,
     ChildSupportArranged,
     CriminalReferralMade,
     Event,
@@ -40,7 +41,9 @@ from .envelope import Envelope
 from .types import EventId
 from .upcasters import UPCASTERS
 
-Kind = Literal["perpetrator", "victim", "investigation", "claim", "notification", "paternity"]
+Kind = Literal[
+    "perpetrator", "victim", "investigation", "claim", "notification", "paternity", "note"
+]
 Key = tuple[Kind, str]
 """Something an event brings into a case that later events refer to: ("claim", "C1")."""
 
@@ -150,6 +153,8 @@ def introduces(event: Event) -> frozenset[Key]:
             return frozenset({("claim", cid)})
         case PaternityEstablished(claim_id=cid):
             return frozenset({("paternity", cid)})
+        case CaseNoteAdded(note_id=nid):
+            return frozenset({("note", nid)})
     return frozenset()
 
 

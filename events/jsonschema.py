@@ -28,6 +28,8 @@ from typing import Final, get_args, get_type_hints
 from .catalogue import EVENT_TYPES
 from .codec import FieldKind, field_specs, format_instant
 from .commands import COMMAND_TYPES, CommandEnvelope
+from .privacy import SEALED_PATTERN, SealedText
+from .signing import STATEMENT_FORMAT
 from .types import CountryCode, JsonObject, JsonValue
 from .upcasters import LEGACY_PAYLOADS
 from .vocabulary import Role
@@ -67,7 +69,16 @@ def _country() -> JsonObject:
     return {"type": "string", "pattern": _COUNTRY_PATTERN, "description": "ISO 3166-1 alpha-3"}
 
 
-def _scalar(kind: FieldKind, is_country: bool) -> JsonObject:
+def _sealed() -> JsonObject:
+    return {
+        "type": "string",
+        "pattern": SEALED_PATTERN,
+        "description": "ciphertext under the case's key (enc:v1:<key id>:<nonce>:<ciphertext>); "
+        "never plain text",
+    }
+
+
+def _scalar(kind: FieldKind, is_country: bool, is_sealed: bool = False) -> JsonObject:
     enum = kind.enum
     if enum is not None:
         return {"type": "string", "enum": [member.value for member in enum]}
@@ -80,6 +91,8 @@ def _scalar(kind: FieldKind, is_country: bool) -> JsonObject:
     if kind.base is date:
         return {"type": "string", "format": "date", "pattern": _DATE_PATTERN}
     if kind.base is str:
+        if is_sealed:
+            return _sealed()
         return _country() if is_country else {"type": "string"}
     raise TypeError(f"no JSON Schema for {kind!r}")
 
@@ -94,8 +107,8 @@ def _nullable(schema: JsonObject) -> JsonObject:
     return out
 
 
-def _field_schema(kind: FieldKind, is_country: bool) -> JsonObject:
-    item = _scalar(kind, is_country)
+def _field_schema(kind: FieldKind, is_country: bool, is_sealed: bool = False) -> JsonObject:
+    item = _scalar(kind, is_country, is_sealed)
     schema: JsonObject = {"type": "array", "items": item} if kind.repeated else item
     return _nullable(schema) if kind.optional else schema
 
@@ -103,6 +116,11 @@ def _field_schema(kind: FieldKind, is_country: bool) -> JsonObject:
 def _names_country(hint: object) -> bool:
     """Whether an annotation is or wraps ``CountryCode``, which ``field_specs`` unwraps."""
     return hint is CountryCode or any(_names_country(arg) for arg in get_args(hint))
+
+
+def _names_sealed(hint: object) -> bool:
+    """Whether an annotation is or wraps ``SealedText``."""
+    return hint is SealedText or any(_names_sealed(arg) for arg in get_args(hint))
 
 
 def _description(cls: type) -> str | None:
@@ -148,7 +166,8 @@ def payload_schema(cls: type, *, require_all: bool = True) -> JsonObject:
     defaults = {} if require_all else _defaults(cls)
     properties: JsonObject = {}
     for spec in specs:
-        field = _field_schema(spec.kind, _names_country(hints[spec.name]))
+        hint = hints[spec.name]
+        field = _field_schema(spec.kind, _names_country(hint), _names_sealed(hint))
         if spec.name in defaults:
             field["default"] = defaults[spec.name]
         properties[spec.name] = field
@@ -217,6 +236,65 @@ def _actor() -> JsonObject:
 
 def _sha256() -> JsonObject:
     return {"type": "string", "pattern": _HASH_PATTERN, "description": "SHA-256, lowercase hex"}
+
+
+def _base64(size: int, what: str) -> JsonObject:
+    length = 4 * ((size + 2) // 3)
+    return {
+        "type": "string",
+        "pattern": f"^[A-Za-z0-9+/]{{{length - 2}}}[A-Za-z0-9+/=]{{2}}$",
+        "description": f"{what}: {size} bytes, standard base64",
+    }
+
+
+def _signature_properties() -> JsonObject:
+    return {
+        "key_id": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{16}$",
+            "description": "first 16 hex digits of SHA-256 over the raw public key",
+        },
+        "signature": _base64(64, "the signature"),
+    }
+
+
+def _command_signature() -> JsonObject:
+    return {
+        "title": "Signature",
+        "description": (
+            "A Member State's Ed25519 signature over the command's statement: canonical JSON "
+            f"of format ({STATEMENT_FORMAT}), command_id, type, stream_id, occurred_at and "
+            "payload. Present only on signed commands."
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["key_id", "signature"],
+        "properties": _signature_properties(),
+    }
+
+
+def _event_signature() -> JsonObject:
+    return {
+        **_command_signature(),
+        "description": (
+            "The signature of the command this event records, with the command's type and "
+            "payload: the statement is rebuilt from them and the envelope's command_id, "
+            "stream_id and occurred_at. Present only on the events of signed commands."
+        ),
+        "required": ["key_id", "signature", "command"],
+        "properties": {
+            **_signature_properties(),
+            "command": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["type", "payload"],
+                "properties": {
+                    "type": {"type": "string", "enum": [*sorted(COMMAND_TYPES)]},
+                    "payload": {"type": "object"},
+                },
+            },
+        },
+    }
 
 
 def _by_type(types: Mapping[str, type]) -> list[JsonValue]:
@@ -294,7 +372,9 @@ def envelope_schema() -> JsonObject:
             "$ref": _HASH_REF,
             "description": "SHA-256 of the canonical JSON of the envelope without hash",
         },
+        "signature": {"$ref": "#/$defs/signature"},
     }
+    defs["signature"] = _event_signature()
     return {
         "$schema": DIALECT,
         "$id": f"{BASE_URI}/events/envelope.json",
@@ -304,7 +384,7 @@ def envelope_schema() -> JsonObject:
         ),
         "type": "object",
         "additionalProperties": False,
-        "required": list(properties),
+        "required": [name for name in properties if name != "signature"],
         "properties": properties,
         "allOf": _by_type_and_version(),
         "$defs": defs,
@@ -335,7 +415,9 @@ def commands_schema() -> JsonObject:
         "issued_at": {**_instant(), "description": "when the command was issued"},
         "occurred_at": {**_instant(), "description": "when it happened in the world"},
         "payload": {"type": "object"},
+        "signature": {"$ref": "#/$defs/signature"},
     }
+    defs["signature"] = _command_signature()
     return {
         "$schema": DIALECT,
         "$id": f"{BASE_URI}/commands/envelope.json",
@@ -346,7 +428,7 @@ def commands_schema() -> JsonObject:
         ),
         "type": "object",
         "additionalProperties": False,
-        "required": list(properties),
+        "required": [name for name in properties if name != "signature"],
         "properties": properties,
         "allOf": _by_type(COMMAND_TYPES),
         "$defs": defs,

@@ -9,11 +9,14 @@ from .catalogue import (
     EventCorrected,
     EventRetracted,
     FocalPointDesignated,
+    SigningKeyRegistered,
+    SigningKeyRevoked,
     TrustFundContributionMade,
     VoluntaryCompactSigned,
 )
 from .envelope import Envelope, StreamHead
 from .history import History
+from .signing import SigningKey, from_b64
 from .types import CountryCode
 from .vocabulary import FocalPointRole
 
@@ -35,12 +38,23 @@ class MemberStateRecord:
     contributions: tuple[Contribution, ...] = ()
     focal_points: Mapping[FocalPointRole, datetime] = field(default_factory=dict)
     """When the focal point now in office for each role was designated."""
+    signing_keys: Mapping[str, SigningKey] = field(default_factory=dict)
+    """Every key the state registered, by key id, revoked ones included."""
     history: History = field(default_factory=History)
     command_ids: frozenset[str] = frozenset()
 
     @property
     def contributed_usd(self) -> int:
         return sum(c.amount_usd for c in self.contributions)
+
+    @property
+    def signing_required(self) -> bool:
+        """Once a state registered a key, its principals sign everything they submit."""
+        return bool(self.signing_keys)
+
+    @property
+    def active_keys(self) -> dict[str, SigningKey]:
+        return {k: key for k, key in self.signing_keys.items() if key.active}
 
 
 def evolve_member_state(state: MemberStateRecord, envelope: Envelope) -> MemberStateRecord:
@@ -77,5 +91,13 @@ def _apply(state: MemberStateRecord, envelope: Envelope) -> MemberStateRecord:
             return replace(state, member_state=ms, contributions=contributions)
         case FocalPointDesignated(member_state=ms, role=role):
             return replace(state, member_state=ms, focal_points={**state.focal_points, role: at})
+        case SigningKeyRegistered(member_state=ms, key_id=key_id, public_key=public_key):
+            key = SigningKey(key_id, from_b64(public_key, "public_key"), envelope.recorded_at)
+            return replace(state, member_state=ms, signing_keys={**state.signing_keys, key_id: key})
+        case SigningKeyRevoked(member_state=ms, key_id=key_id):
+            revoked = replace(state.signing_keys[key_id], revoked_at=envelope.recorded_at)
+            return replace(
+                state, member_state=ms, signing_keys={**state.signing_keys, key_id: revoked}
+            )
         case _:
             raise TypeError(f"{envelope.type} is not an event of a Member State stream")

@@ -1,5 +1,6 @@
 """Named guards: each checks one rule of the world and raises a rejection naming it."""
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Collection
@@ -22,11 +23,14 @@ from .catalogue import (
     TrustFundContributionMade,
     VoluntaryCompactSigned,
 )
-from .commands import Actor
+from .commands import Actor, CommandEnvelope
 from .countries import COUNTRIES
 from .errors import Rejection
 from .history import History, Recorded
+from .member_state import MemberStateRecord
 from .missions import MISSIONS, MissionKind
+from .privacy import MalformedSealedText, parse_sealed
+from .signing import signature_verifies
 from .types import CountryCode
 from .vocabulary import (
     AssistanceKind,
@@ -91,10 +95,21 @@ class Rule(StrEnum):
     EVENT_HAS_DEPENDENTS = "EVENT_HAS_DEPENDENTS"
     CORRECTION_CHANGES_IDENTITY = "CORRECTION_CHANGES_IDENTITY"
     CORRECTION_CHANGES_NOTHING = "CORRECTION_CHANGES_NOTHING"
+    TEXT_NOT_SEALED = "TEXT_NOT_SEALED"
+    TEXT_KEY_MISMATCH = "TEXT_KEY_MISMATCH"
+    VICTIM_DATA_ERASED = "VICTIM_DATA_ERASED"
+    DUPLICATE_NOTE = "DUPLICATE_NOTE"
+    SIGNING_KEY_ALREADY_REGISTERED = "SIGNING_KEY_ALREADY_REGISTERED"
+    UNKNOWN_SIGNING_KEY = "UNKNOWN_SIGNING_KEY"
+    SIGNING_KEY_REVOKED = "SIGNING_KEY_REVOKED"
+    SIGNATURE_REQUIRED = "SIGNATURE_REQUIRED"
+    INVALID_SIGNATURE = "INVALID_SIGNATURE"
 
 
 OFFICER: Final = frozenset({Role.OFFICER})
 OFFICER_OR_STATE: Final = frozenset({Role.OFFICER, Role.MEMBER_STATE})
+STATE_ONLY: Final = frozenset({Role.MEMBER_STATE})
+"""What only a state may do for itself: an officer registering a state's key could sign as it."""
 
 
 CLOCK_SKEW: Final = timedelta(minutes=5)
@@ -449,6 +464,84 @@ def ensure_prosecution_basis(state: CaseState, perpetrator: Perpetrator, at: dat
             "case_id",
         )
     ensure_not_before(at, min(bases), "the referral or the substantiated finding")
+
+
+# --- sealed text and erasure --------------------------------------------------------------
+
+
+def ensure_not_erased(state: CaseState) -> None:
+    if state.erased_at is not None:
+        raise Rejection(
+            Rule.VICTIM_DATA_ERASED,
+            f"the victim data of case {state.case_id} was erased on {state.erased_at.date()}: "
+            "its key is destroyed and it takes no more text",
+            "case_id",
+        )
+
+
+def ensure_sealed(state: CaseState, text: str, field: str = "text") -> None:
+    """Text is only ever recorded sealed, and every text of a case under the case's one key."""
+    ensure_not_erased(state)
+    try:
+        key_id = parse_sealed(text).key_id
+    except MalformedSealedText as exc:
+        raise Rejection(Rule.TEXT_NOT_SEALED, f"{field}: {exc}", field) from None
+    if state.text_key_id is not None and key_id != state.text_key_id:
+        raise Rejection(
+            Rule.TEXT_KEY_MISMATCH,
+            f"{field} is sealed with key {key_id}, but case {state.case_id}'s texts are sealed "
+            f"with key {state.text_key_id}",
+            field,
+        )
+
+
+# --- signatures ----------------------------------------------------------------------------
+
+
+def ensure_signed(
+    record: MemberStateRecord,
+    member_state: str,
+    envelope: CommandEnvelope,
+    *,
+    may_bootstrap: bool = False,
+) -> None:
+    """A state that registered a key signs what its principals submit, with a key in force.
+
+    ``may_bootstrap``: the command registers a key, and an unsigned one is taken while
+    the state has no key in force (its first, or after it revoked them all).
+    """
+    signature = envelope.signature
+    if signature is None:
+        if not record.signing_required or (may_bootstrap and not record.active_keys):
+            return
+        keys = ", ".join(sorted(record.active_keys))
+        raise Rejection(
+            Rule.SIGNATURE_REQUIRED,
+            f"{member_state} registered a signing key, so its submissions are signed "
+            + (f"(keys in force: {keys})" if keys else "(it revoked every key: register one)"),
+            "signature",
+        )
+    key = record.signing_keys.get(signature.key_id)
+    if key is None:
+        raise Rejection(
+            Rule.UNKNOWN_SIGNING_KEY,
+            f"key {signature.key_id} is not a signing key registered by {member_state}",
+            "signature",
+        )
+    if key.revoked_at is not None:
+        raise Rejection(
+            Rule.SIGNING_KEY_REVOKED,
+            f"key {key.key_id} of {member_state} was revoked on {key.revoked_at.date()}",
+            "signature",
+        )
+    signed = envelope.statement()
+    if not signature_verifies(key.public_key, signature.value, signed):
+        raise Rejection(
+            Rule.INVALID_SIGNATURE,
+            f"the signature does not verify with key {key.key_id} over this command's statement "
+            f"(SHA-256 {hashlib.sha256(signed).hexdigest()}); sign exactly the command sent",
+            "signature",
+        )
 
 
 # --- corrections -------------------------------------------------------------------------

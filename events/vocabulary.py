@@ -187,3 +187,13 @@ class UnStatus(StrEnum):
     SUBSTANTIATED = "Substantiated"
     NOT_SUBSTANTIATED = "Not substantiated"
     CLOSED_OTHER = "Closed under other circumstances"
+
+
+class ErasureReason(StrEnum):
+    """Why a case's victim data was erased; a closed list, so no free text carries identity."""
+
+    VICTIM_REQUEST = "victim_request"
+    RETENTION_EXPIRED = "retention_expired"
+    LEGAL_ORDER = "legal_order"
+    SAFETY = "safety"
+    RECORDED_IN_ERROR = "recorded_in_error"

@@ -14,13 +14,15 @@ from .codec import (
 from .commands import CASE_STREAM_PREFIX, COMMAND_TYPES, STATE_STREAM_PREFIX, CommandEnvelope
 from .envelope import actor_from_json, actor_to_json
 from .errors import DecodeError, RejectionDetail
+from .signing import signature_from_json
 from .types import CommandId, JsonObject, JsonValue, StreamId
 
 ResultStatus = Literal["accepted", "rejected"]
 
 
 def command_to_json(envelope: CommandEnvelope) -> JsonObject:
-    return {
+    """A command as JSON; ``signature`` only when a Member State signed it."""
+    data: JsonObject = {
         "command_id": envelope.command_id,
         "correlation_id": envelope.correlation_id,
         "type": envelope.type,
@@ -31,6 +33,9 @@ def command_to_json(envelope: CommandEnvelope) -> JsonObject:
         "occurred_at": format_instant(envelope.occurred_at),
         "payload": to_json_object(envelope.command),
     }
+    if envelope.signature is not None:
+        data["signature"] = envelope.signature.to_json()
+    return data
 
 
 def encode_command(envelope: CommandEnvelope) -> bytes:
@@ -61,6 +66,7 @@ def decode_command(raw: bytes | str) -> CommandEnvelope:
         issued_at=parse_instant(_text(data, "issued_at"), "issued_at"),
         occurred_at=parse_instant(_text(data, "occurred_at"), "occurred_at"),
         command=command,
+        signature=signature_from_json(data["signature"]) if "signature" in data else None,
     )
     if not envelope.stream_id.startswith((CASE_STREAM_PREFIX, STATE_STREAM_PREFIX)):
         raise DecodeError(

@@ -5,7 +5,9 @@ from typing import Any
 import graphene
 
 from accountability.events import vocabulary as v
+from accountability.events.privacy import OpenedText
 
+from .context import RequestContext, TextOpener
 from .scalars import Day, Instant
 from .types import (
     AllegationType,
@@ -126,6 +128,60 @@ class VictimGroups(graphene.ObjectType):
     sex_unknown = graphene.Int(required=True)
 
 
+class TextStatus(graphene.Enum):
+    """What a reader gets of a sealed narrative or note."""
+
+    READABLE = "readable"
+    WITHHELD = "withheld"
+    ERASED = "erased"
+    UNREADABLE = "unreadable"
+
+    @property
+    def description(self) -> str:
+        return _TEXT_STATUS[self.value]
+
+
+_TEXT_STATUS = {
+    "readable": "the text is given",
+    "withheld": "only officers read narratives and notes",
+    "erased": "the case's victim data was erased: its key is destroyed for good",
+    "unreadable": "the text does not open (its key is missing, or it was changed)",
+}
+
+
+class CaseText(graphene.ObjectType):
+    """A narrative or a note: sealed in the log, opened here for officers only."""
+
+    note_id = graphene.String(description="N1, N2, … for a note; null for the narrative")
+    at = graphene.Field(Instant, required=True, description="when it was recorded as said")
+    status = graphene.Field(TextStatus, required=True)
+    text = graphene.String(description="the plain text, when status is READABLE")
+
+
+async def _open(root: Any, info: Any, texts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``texts`` of the case ``root`` as the asking principal may see them."""
+    context: RequestContext = info.context
+    actor = context.actor
+    sealed = [t["sealed"] for t in texts if t["sealed"] is not None]
+    if root.erased_at is not None:
+        opened = [OpenedText("erased") for _ in sealed]
+    elif actor is None or actor.role is not v.Role.OFFICER:
+        opened = [OpenedText("withheld") for _ in sealed]
+    elif isinstance(context.reader, TextOpener):
+        opened = await context.reader.open_texts(root.case_id, sealed) if sealed else []
+    else:
+        opened = [OpenedText("unreadable") for _ in sealed]
+    found = iter(opened)
+    shown = []
+    for text in texts:
+        result = next(found) if text["sealed"] is not None else OpenedText("erased")
+        shown.append(
+            {"note_id": text.get("note_id"), "at": text["at"], "status": result.status,
+             "text": result.text}
+        )  # fmt: skip
+    return shown
+
+
 class CaseFile(graphene.ObjectType):
     case_id = graphene.ID(required=True)
     as_of = graphene.Field(Instant, required=True, description="the instant it is shown as of")
@@ -153,10 +209,31 @@ class CaseFile(graphene.ObjectType):
     investigations = graphene.List(graphene.NonNull(Investigation), required=True)
     paternity_claims = graphene.List(graphene.NonNull(PaternityClaim), required=True)
     deadlines = graphene.List(graphene.NonNull(Deadline), required=True)
+    narrative = graphene.Field(CaseText, description="the allegation's account, as last recorded")
+    notes = graphene.List(graphene.NonNull(CaseText), required=True)
+    victim_data_erased_at = graphene.Field(
+        Instant, description="when the case's key was destroyed, if its victim data was erased"
+    )
+    erasure_reason = graphene.String()
 
     @staticmethod
     def resolve_recorded_from(root: Any, _info: Any) -> Any:
         return root.version_from
+
+    @staticmethod
+    async def resolve_narrative(root: Any, info: Any) -> dict[str, Any] | None:
+        if root.narrative is None:
+            return None
+        [shown] = await _open(root, info, [root.narrative])
+        return shown
+
+    @staticmethod
+    async def resolve_notes(root: Any, info: Any) -> list[dict[str, Any]]:
+        return await _open(root, info, root.notes)
+
+    @staticmethod
+    def resolve_victim_data_erased_at(root: Any, _info: Any) -> Any:
+        return root.erased_at
 
     @staticmethod
     def resolve_allegation_type(root: Any, _info: Any) -> v.AllegationType:

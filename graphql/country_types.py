@@ -45,6 +45,7 @@ class Investigations(graphene.ObjectType):
     state_on_time = graphene.Int(required=True, description="state's, concluded within deadline")
     state_late = graphene.Int(required=True, description="state's, concluded after deadline")
     state_overdue = graphene.Int(required=True, description="state's, open past deadline")
+    state_running = graphene.Int(required=True, description="state's, open within deadline")
     un_overdue = graphene.Int(required=True, description="UN's, open past deadline")
     substantiated = graphene.Int(required=True)
     not_substantiated = graphene.Int(required=True)
@@ -196,6 +197,7 @@ class CountryRecord(graphene.ObjectType):
             "state_on_time": f["state_investigations_on_time"],
             "state_late": f["state_investigations_late"],
             "state_overdue": f["state_investigations_overdue"],
+            "state_running": f["state_investigations_running"],
             "un_overdue": f["un_investigations_overdue"],
             "substantiated": f["substantiated"],
             "not_substantiated": f["not_substantiated"],

@@ -2,7 +2,8 @@
 
 Checkpoints and the public key are public: anyone may hold us to what we signed.
 Proofs need a credential; a Member State gets proofs only for events of the streams
-it may read (its own commitments, cases involving its nationals). Hashes travel as
+it may read (its own commitments, cases involving its nationals): ``access.py``
+checks both before these resolvers run. Hashes travel as
 lowercase hex. To check an inclusion proof: SHA-256(0x00 || event bytes) is the leaf
 hash; the audit path leads from it (leaf ``leafIndex`` of ``treeSize``) to the
 partition root; SHA-256(0x00 || partition root) is leaf ``partitionIndex`` of the
@@ -15,14 +16,11 @@ from typing import Any
 import graphene
 from sqlalchemy import Connection, select
 
-from accountability.events.commands import CASE_STREAM_PREFIX, STATE_STREAM_PREFIX, Actor
-from accountability.events.vocabulary import Role
-from accountability.projections import case_file, ledger
+from accountability.projections import ledger
 from accountability.projections.audit_log import audit_log
 
 from .context import Reader, RequestContext
-from .errors import BadInput, Forbidden, NotFound
-from .queries import require_actor
+from .errors import BadInput, NotFound
 from .scalars import Instant
 
 
@@ -182,27 +180,10 @@ def _stream_of(conn: Connection, event_id: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _visible(conn: Connection, actor: Actor, stream_id: str) -> bool:
-    if actor.role is not Role.MEMBER_STATE:
-        return True
-    member_state = actor.member_state or ""
-    if stream_id.startswith(STATE_STREAM_PREFIX):
-        return stream_id.removeprefix(STATE_STREAM_PREFIX) == member_state
-    if stream_id.startswith(CASE_STREAM_PREFIX):
-        return case_file.case_involves(
-            conn, stream_id.removeprefix(CASE_STREAM_PREFIX), member_state
-        )
-    return False
-
-
-def _inclusion(
-    conn: Connection, actor: Actor, event_id: str, checkpoint_id: int | None
-) -> ledger.InclusionProof:
-    stream_id = _stream_of(conn, event_id)
-    if stream_id is None:
+def _inclusion(conn: Connection, event_id: str, checkpoint_id: int | None) -> ledger.InclusionProof:
+    # Whose events a caller may prove is checked before this runs (access.own_event).
+    if _stream_of(conn, event_id) is None:
         raise NotFound(f"no event '{event_id}'", field="eventId", code="EVENT_NOT_FOUND")
-    if not _visible(conn, actor, stream_id):
-        raise Forbidden(f"{actor.member_state} may not read events of {stream_id}", field="eventId")
     checkpoint = _checkpoint_or_latest(conn, checkpoint_id, "checkpointId")
     try:
         return ledger.prove_inclusion(conn, event_id, checkpoint.checkpoint_id)
@@ -282,16 +263,12 @@ class LedgerQuery(graphene.ObjectType):
     async def resolve_inclusion_proof(
         root: None, info: Any, event_id: str, checkpoint_id: int | None = None
     ) -> ledger.InclusionProof:
-        actor = require_actor(info)
-        return await _reader(info).read(
-            lambda conn: _inclusion(conn, actor, event_id, checkpoint_id)
-        )
+        return await _reader(info).read(lambda conn: _inclusion(conn, event_id, checkpoint_id))
 
     @staticmethod
     async def resolve_consistency_proof(
         root: None, info: Any, from_checkpoint_id: int, to_checkpoint_id: int | None = None
     ) -> dict[str, Any]:
-        require_actor(info)
         return await _reader(info).read(
             lambda conn: _consistency(conn, from_checkpoint_id, to_checkpoint_id)
         )

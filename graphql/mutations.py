@@ -3,6 +3,12 @@
 A rejection is data (``code``, ``message``, ``field``), not an error: the command
 broke a rule of the domain and nothing was recorded. Errors are kept for requests
 that cannot be served at all (no credential, broker down).
+
+Every input takes an optional ``signature``: a Member State that registered a key
+signs each command it submits (``events/signing.py`` defines the statement), and a
+signed command names its own ``commandId`` and ``occurredAt``, which are signed.
+Narratives and notes arrive as plain text and are sealed by the submitter before the
+command is built: plain text never reaches the log.
 """
 
 import hashlib
@@ -17,10 +23,21 @@ from graphene.utils.str_converters import to_camel_case
 from accountability.events import commands as c
 from accountability.events import vocabulary as v
 from accountability.events.codec import canonical_json
+from accountability.events.errors import Rejection, RejectionDetail
+from accountability.events.privacy import SealedText
+from accountability.events.rules import Rule, ensure_identifier
+from accountability.events.signing import (
+    SIGNATURE_BYTES,
+    KeyFormatError,
+    Signature,
+    b64,
+    from_b64,
+    parse_public_key,
+)
 from accountability.events.types import CaseId, CountryCode, StreamId
 
 from .context import Accepted as AcceptedOutcome
-from .context import RequestContext
+from .context import Refused, RequestContext
 from .errors import BadInput
 from .queries import require_actor
 from .scalars import Day, Instant
@@ -46,6 +63,19 @@ from .types import (
     Sex,
 )
 
+ErasureReason = graphene.Enum.from_enum(v.ErasureReason)
+
+SIGNED_FIELDS_MISSING = "SIGNED_FIELDS_MISSING"
+
+
+class SignatureInput(graphene.InputObjectType):
+    """A Member State's Ed25519 signature over the command's statement (README, Signing)."""
+
+    key_id = graphene.String(
+        required=True, description="First 16 hex digits of SHA-256 over the raw public key"
+    )
+    signature = graphene.String(required=True, description="64 bytes, standard base64")
+
 
 class CommandInput(graphene.InputObjectType):
     class Meta:
@@ -58,6 +88,11 @@ class CommandInput(graphene.InputObjectType):
     correlation_id = graphene.String(description="Groups related commands; defaults to commandId")
     occurred_at = graphene.Field(
         Instant, description="When it happened in the world; defaults to now"
+    )
+    signature = graphene.InputField(
+        SignatureInput,
+        description="Required of a Member State that registered a signing key; a signed "
+        "command names its commandId and occurredAt",
     )
 
 
@@ -188,6 +223,37 @@ class FocalPointInput(CommandInput):
     role = graphene.Field(FocalPointRole, required=True)
 
 
+class RecordNarrativeInput(CaseCommandInput):
+    text = graphene.String(
+        required=True,
+        description="The allegation's account, in plain text: sealed with the case's key "
+        "before it is sent, never stored in clear",
+    )
+
+
+class AddCaseNoteInput(CaseCommandInput):
+    text = graphene.String(
+        required=True, description="Plain text: sealed with the case's key, never stored in clear"
+    )
+    note_id = graphene.String(description="Defaults to N1, N2, …")
+
+
+class EraseVictimDataInput(CaseCommandInput):
+    reason = graphene.Field(ErasureReason, required=True)
+
+
+class RegisterSigningKeyInput(CommandInput):
+    member_state = graphene.String(required=True)
+    public_key = graphene.String(
+        required=True, description="Ed25519: the raw 32 bytes in standard base64, or a PEM"
+    )
+
+
+class RevokeSigningKeyInput(CommandInput):
+    member_state = graphene.String(required=True)
+    key_id = graphene.String(required=True)
+
+
 class CorrectEventInput(CommandInput):
     stream_id = graphene.String(required=True, description="case:<id> or state:<ISO3>")
     event_id = graphene.ID(required=True)
@@ -210,17 +276,52 @@ def case_id_for(command_id: str) -> CaseId:
 
 
 Builder = Callable[[Any, str], c.Command]
+TextBuilder = Callable[[Any, SealedText], c.Command]
 
 
-async def _submit(info: Any, data: Any, build: Builder) -> Accepted | Rejected:
+def _rejected(command_id: str, stream_id: str, detail: RejectionDetail) -> Rejected:
+    return Rejected(
+        command_id=command_id,
+        stream_id=stream_id,
+        code=detail.code,
+        message=detail.message,
+        field=to_camel_case(detail.field) if detail.field else None,
+    )
+
+
+def _signature(data: Any) -> Signature | RejectionDetail | None:
+    """The input's signature, or why it cannot be one."""
+    given = data.signature
+    if given is None:
+        return None
+    if data.command_id is None or data.occurred_at is None:
+        return RejectionDetail(
+            SIGNED_FIELDS_MISSING,
+            "a signed command names its commandId and occurredAt, which its signature covers",
+            "command_id" if data.command_id is None else "occurred_at",
+        )
+    try:
+        return Signature(given.key_id, from_b64(given.signature, "signature", SIGNATURE_BYTES))
+    except ValueError as exc:
+        return RejectionDetail(Rule.INVALID_SIGNATURE, str(exc), "signature")
+
+
+async def _submit(
+    info: Any, data: Any, build: Builder, command_id: str | None = None
+) -> Accepted | Rejected:
     require_actor(info)
     context: RequestContext = info.context
-    command_id = data.command_id or str(uuid.uuid4())
+    command_id = command_id or data.command_id or str(uuid.uuid4())
+    command = build(data, command_id)
+    signature = _signature(data)
+    if isinstance(signature, RejectionDetail):
+        return _rejected(command_id, command.stream_id, signature)
     outcome = await context.submitter.submit(
-        build(data, command_id),
+        command,
         command_id=command_id,
         occurred_at=data.occurred_at,
         correlation_id=data.correlation_id,
+        signature=signature,
     )
     if isinstance(outcome, AcceptedOutcome):
         return Accepted(
@@ -229,14 +330,28 @@ async def _submit(info: Any, data: Any, build: Builder) -> Accepted | Rejected:
             events=outcome.events,
             visible=outcome.visible,
         )
-    detail = outcome.rejection
-    return Rejected(
-        command_id=outcome.command_id,
-        stream_id=outcome.stream_id,
-        code=detail.code,
-        message=detail.message,
-        field=to_camel_case(detail.field) if detail.field else None,
-    )
+    return _rejected(outcome.command_id, outcome.stream_id, outcome.rejection)
+
+
+async def _submit_text(info: Any, data: Any, build: TextBuilder) -> Accepted | Rejected:
+    """Seal ``data.text`` with the case's key at the edge, then submit the command."""
+    require_actor(info)
+    context: RequestContext = info.context
+    command_id = data.command_id or str(uuid.uuid4())
+    try:
+        ensure_identifier(data.case_id, "case_id")
+        sealed = await context.submitter.seal_text(data.case_id, data.text)
+    except (Rejection, Refused) as refusal:
+        return _rejected(command_id, c.case_stream(data.case_id), refusal.detail)
+    return await _submit(info, data, lambda d, _: build(d, sealed), command_id)
+
+
+def _public_key(text: str) -> str:
+    """A PEM as the raw key in base64, the one form commands carry and states sign."""
+    try:
+        return b64(parse_public_key(text))
+    except KeyFormatError:
+        return text  # the decider names what is wrong with it
 
 
 def _payload_text(value: Any) -> str:
@@ -312,6 +427,22 @@ class Mutation(graphene.ObjectType):
         CorrectEventInput, "Correct an earlier event; the original and its hash stay."
     )
     retract_event = _mutation(RetractEventInput, "Withdraw an event recorded in error.")
+    record_narrative = _mutation(
+        RecordNarrativeInput, "Record the allegation's account, sealed with the case's key."
+    )
+    add_case_note = _mutation(AddCaseNoteInput, "Add a note, sealed with the case's key.")
+    erase_victim_data = _mutation(
+        EraseVictimDataInput,
+        "Destroy the case's key: its narrative and notes can never be read again; every "
+        "event and hash stays.",
+    )
+    register_signing_key = _mutation(
+        RegisterSigningKeyInput,
+        "A Member State registers an Ed25519 key; from then on it signs every submission.",
+    )
+    revoke_signing_key = _mutation(
+        RevokeSigningKeyInput, "A Member State revokes one of its signing keys."
+    )
 
     @staticmethod
     async def resolve_report_allegation(root: None, info: Any, input: Any) -> Any:
@@ -564,3 +695,37 @@ class Mutation(graphene.ObjectType):
         return await _submit(
             info, input, lambda d, _: c.SignVoluntaryCompact(CountryCode(d.member_state))
         )
+
+    @staticmethod
+    async def resolve_record_narrative(root: None, info: Any, input: Any) -> Any:
+        return await _submit_text(
+            info, input, lambda d, sealed: c.RecordNarrative(CaseId(d.case_id), sealed)
+        )
+
+    @staticmethod
+    async def resolve_add_case_note(root: None, info: Any, input: Any) -> Any:
+        return await _submit_text(
+            info, input, lambda d, sealed: c.AddCaseNote(CaseId(d.case_id), sealed, d.note_id)
+        )
+
+    @staticmethod
+    async def resolve_erase_victim_data(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input, lambda d, _: c.EraseVictimData(CaseId(d.case_id), d.reason)
+        )
+
+    @staticmethod
+    async def resolve_register_signing_key(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input,
+            lambda d, _: c.RegisterSigningKey(
+                CountryCode(d.member_state), _public_key(d.public_key)
+            ),
+        )  # fmt: skip
+
+    @staticmethod
+    async def resolve_revoke_signing_key(root: None, info: Any, input: Any) -> Any:
+        return await _submit(
+            info, input,
+            lambda d, _: c.RevokeSigningKey(CountryCode(d.member_state), d.key_id),
+        )  # fmt: skip

@@ -1,5 +1,7 @@
 """Queries. Country records and statistics are public aggregates; case detail, the
-cases behind a figure, the gaps and the audit trail need a credential.
+cases behind a figure, the gaps and the audit trail need a credential. Who may read
+what is decided in ``access.py`` before any resolver here runs; a resolver only
+narrows its query to what the caller may see (a Member State's cases).
 
 Every query that judges deadlines or reads history takes ``asOf`` (answer from what
 was recorded by then) and ``policy`` (a deadline policy's label), and says which it
@@ -11,15 +13,15 @@ from typing import Any, Final
 
 import graphene
 
-from accountability.events.commands import CASE_STREAM_PREFIX, STATE_STREAM_PREFIX, Actor
+from accountability.events.commands import Actor
 from accountability.events.countries import COUNTRIES
 from accountability.events.policy import DEFAULT_POLICY, POLICIES, DeadlinePolicy
-from accountability.events.vocabulary import Role
 from accountability.projections import audit_log, case_file, gaps
 from accountability.projections import country_record as cr
 from accountability.projections import statistics as st
 from accountability.projections.paging import CursorError, Page, decode_cursor, encode_cursor
 
+from .access import principal, restricted_to
 from .case_types import AuditConnection, CaseConnection, CaseFile
 from .context import RequestContext
 from .country_types import (
@@ -30,7 +32,7 @@ from .country_types import (
     Statistics,
     TransparencyGaps,
 )
-from .errors import UNAUTHENTICATED_MESSAGE, BadInput, Forbidden, NotFound, Unauthenticated
+from .errors import BadInput, NotFound
 from .scalars import Instant
 from .types import AllegationType
 from .types import DeadlinePolicy as DeadlinePolicyType
@@ -61,10 +63,8 @@ def _context(info: Any) -> RequestContext:
 
 
 def require_actor(info: Any) -> Actor:
-    actor = _context(info).actor
-    if actor is None:
-        raise Unauthenticated(UNAUTHENTICATED_MESSAGE)
-    return actor
+    """The caller; refused as unauthenticated without a credential (see ``access.py``)."""
+    return principal(info)
 
 
 def _country(code: str, field: str) -> str:
@@ -77,9 +77,10 @@ def _country(code: str, field: str) -> str:
     return code
 
 
-def _page_size(first: int, limit: int) -> int:
-    if not 1 <= first <= limit:
-        raise BadInput(f"first must be between 1 and {limit}, not {first}", field="first")
+def _page_size(first: int | None, limit: int) -> int:
+    if first is None or not 1 <= first <= limit:
+        given = "null" if first is None else first
+        raise BadInput(f"first must be between 1 and {limit}, not {given}", field="first")
     return first
 
 
@@ -100,11 +101,6 @@ def _year(year: int | None) -> int | None:
     if year is not None and not 1990 <= year <= 2100:
         raise BadInput(f"year {year} is outside 1990-2100", field="year")
     return year
-
-
-def _own_country(actor: Actor, code: str, field: str) -> None:
-    if actor.role is Role.MEMBER_STATE and actor.member_state != code:
-        raise Forbidden(f"{actor.member_state} may read only its own record's cases", field=field)
 
 
 _RECORD_ARGS: Final = {
@@ -197,12 +193,15 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     async def resolve_countries(
-        root: None, info: Any, *, order_by: cr.CountryMeasure, descending: bool, first: int,
+        root: None, info: Any, *, order_by: cr.CountryMeasure | None, descending: bool | None,
+        first: int | None,
         after: str | None = None, year: int | None = None, as_of: datetime | None = None,
         policy: str | None = None,
     ) -> Page[dict[str, Any]]:  # fmt: skip
         context = _context(info)
-        _page_size(first, MAX_PAGE)
+        first = _page_size(first, MAX_PAGE)
+        order_by = order_by or cr.CountryMeasure.FOLLOW_UP_SCORE  # an explicit null
+        descending = True if descending is None else descending
         chosen, now, year = _policy(policy), context.clock(), _year(year)
         records = await context.reader.read(
             lambda conn: cr.country_records(conn, chosen, now, as_of=as_of, year=year)
@@ -224,14 +223,13 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     async def resolve_country_cases(
-        root: None, info: Any, *, code: str, figure: str, year: int | None = None,
+        root: None, info: Any, *, code: str, figure: Any, year: int | None = None,
         as_of: datetime | None = None, policy: str | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        actor = require_actor(info)
         context = _context(info)
         _country(code, "code")
-        _own_country(actor, code, "code")
         chosen, now, year = _policy(policy), context.clock(), _year(year)
+        figure = getattr(figure, "value", figure)  # graphene passes the enum's member
 
         def read(conn: Any) -> tuple[list[str], int]:
             ids = cr.cases_behind(conn, code, figure, chosen, now, as_of=as_of, year=year)
@@ -249,7 +247,6 @@ class Query(graphene.ObjectType):
         root: None, info: Any, *, id: str, as_of: datetime | None = None,
         policy: str | None = None,
     ) -> case_file.CaseView:  # fmt: skip
-        actor = require_actor(info)
         context = _context(info)
         chosen, now = _policy(policy), context.clock()
         view = await context.reader.read(
@@ -257,28 +254,21 @@ class Query(graphene.ObjectType):
         )
         if view is None:
             raise NotFound(f"no case '{id}'", field="id", code="CASE_NOT_FOUND")
-        if actor.role is Role.MEMBER_STATE and actor.member_state not in view.nationalities:
-            raise Forbidden(f"case {id} involves no national of {actor.member_state}", field="id")
         return view
 
     @staticmethod
     async def resolve_cases(
-        root: None, info: Any, *, first: int, after: str | None = None,
+        root: None, info: Any, *, first: int | None, after: str | None = None,
         filter: dict[str, Any] | None = None, as_of: datetime | None = None,
     ) -> Page[case_file.CaseSummary]:  # fmt: skip
-        actor = require_actor(info)
         context = _context(info)
-        _page_size(first, MAX_PAGE)
+        first = _page_size(first, MAX_PAGE)
         given = dict(filter or {})
         if given.get("member_state") is not None:
             _country(given["member_state"], "filter.memberState")
-        if actor.role is Role.MEMBER_STATE:
-            if given.get("member_state") not in (None, actor.member_state):
-                raise Forbidden(
-                    f"{actor.member_state} may list only cases involving its own nationals",
-                    field="filter.memberState",
-                )
-            given["member_state"] = actor.member_state
+        only = restricted_to(principal(info))
+        if only is not None:
+            given["member_state"] = only
         if given.get("allegation_type") is not None:
             given["allegation_type"] = given["allegation_type"].value
         filters = case_file.CaseFilter(**given)
@@ -314,9 +304,6 @@ class Query(graphene.ObjectType):
         received_to: datetime | None = None, as_of: datetime | None = None,
         policy: str | None = None,
     ) -> gaps.Gaps:  # fmt: skip
-        actor = require_actor(info)
-        if actor.role is Role.MEMBER_STATE:
-            raise Forbidden("transparency gaps are for officers and oversight bodies")
         context = _context(info)
         chosen, now = _policy(policy), context.clock()
         return await context.reader.read(
@@ -332,13 +319,10 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     async def resolve_audit_trail(
-        root: None, info: Any, stream_id: str, first: int, after: str | None = None
+        root: None, info: Any, stream_id: str, first: int | None, after: str | None = None
     ) -> Page[audit_log.AuditEntry]:
-        actor = require_actor(info)
         context = _context(info)
-        _page_size(first, MAX_AUDIT_PAGE)
-        if actor.role is Role.MEMBER_STATE:
-            await _ensure_stream_visible(context, actor, stream_id)
+        first = _page_size(first, MAX_AUDIT_PAGE)
         try:
             return await context.reader.read(
                 lambda conn: audit_log.audit_trail(conn, stream_id, first, after)
@@ -376,17 +360,3 @@ def _period(
         else datetime(year, 3 * quarter + 1, 1, tzinfo=UTC)
     )
     return start, end
-
-
-async def _ensure_stream_visible(context: RequestContext, actor: Actor, stream_id: str) -> None:
-    member_state = actor.member_state or ""
-    if stream_id.startswith(STATE_STREAM_PREFIX):
-        if stream_id.removeprefix(STATE_STREAM_PREFIX) == member_state:
-            return
-    elif stream_id.startswith(CASE_STREAM_PREFIX):
-        case_id = stream_id.removeprefix(CASE_STREAM_PREFIX)
-        if await context.reader.read(
-            lambda conn: case_file.case_involves(conn, case_id, member_state)
-        ):
-            return
-    raise Forbidden(f"{member_state} may not read the audit trail of {stream_id}", field="streamId")

@@ -41,6 +41,15 @@ class Actor(graphene.ObjectType):
     member_state = graphene.String()
 
 
+class EventSignature(graphene.ObjectType):
+    """A Member State's signature over the command behind an event."""
+
+    key_id = graphene.String(required=True)
+    signature = graphene.String(required=True, description="Ed25519, standard base64")
+    command_type = graphene.String(required=True, description="the signed command's type")
+    command_payload = graphene.JSONString(required=True, description="the signed payload")
+
+
 class Event(graphene.ObjectType):
     """An event as recorded in the log, with its place in its stream's hash chain."""
 
@@ -57,10 +66,23 @@ class Event(graphene.ObjectType):
     payload = graphene.JSONString(required=True)
     prev_hash = graphene.String(required=True)
     hash = graphene.String(required=True)
+    signature = graphene.Field(EventSignature, description="null unless a Member State signed")
 
     @staticmethod
     def resolve_payload(root: Envelope, _info: Any) -> dict[str, Any]:
         return to_json_object(root.payload)
+
+    @staticmethod
+    def resolve_signature(root: Envelope, _info: Any) -> dict[str, Any] | None:
+        signed = root.signature
+        if signed is None:
+            return None
+        return {
+            "key_id": signed.key_id,
+            "signature": signed.to_json()["signature"],
+            "command_type": signed.command_type,
+            "command_payload": signed.command_payload,
+        }
 
 
 class Accepted(graphene.ObjectType):

@@ -58,11 +58,18 @@ class CaseView:
     investigations: list[dict[str, Any]] = field(default_factory=list)
     claims: list[dict[str, Any]] = field(default_factory=list)
     deadlines: list[Deadline] = field(default_factory=list)
+    narrative: dict[str, Any] | None = None
+    """``{"at", "sealed"}``: sealed text, None once erased; opened at the edge."""
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    """``{"note_id", "at", "sealed"}`` each."""
+    erased_at: datetime | None = None
+    erasure_reason: str | None = None
 
 
 _INSTANT_FIELDS = {
     "repatriated_at", "referred_at", "notified_at", "replied_at", "nio_appointed_at",
     "opened_at", "concluded_at", "filed_at", "established_at", "support_arranged_at", "at",
+    "erased_at",
 }  # fmt: skip
 
 
@@ -130,6 +137,11 @@ def get_case(
         investigations=detail["investigations"],
         claims=detail["claims"],
         deadlines=deadlines(detail, policy, at),
+        # Versions written before texts existed have none of these keys.
+        narrative=detail.get("narrative"),
+        notes=detail.get("notes", []),
+        erased_at=detail.get("erased_at"),
+        erasure_reason=detail.get("erasure_reason"),
     )
 
 

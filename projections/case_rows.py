@@ -279,6 +279,11 @@ def case_detail(facts: CaseFacts) -> dict[str, Any]:
         "entity_name": facts.entity_name,
         "published_reference": facts.published_reference,
         "reopened": facts.reopened,
+        # Sealed only: the case file opens them at the edge, for the readers allowed.
+        "narrative": asdict(facts.narrative) if facts.narrative else None,
+        "notes": [asdict(n) for n in facts.notes.values()],
+        "erased_at": facts.erased_at,
+        "erasure_reason": facts.erasure_reason,
     }
 
 

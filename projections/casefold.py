@@ -14,6 +14,7 @@ from accountability.events.catalogue import (
     AllegationReported,
     AllegedPerpetratorIdentified,
     CaseClosed,
+    CaseNoteAdded,
     CasePublished,
     CaseReopened,
     ChildSupportArranged,
@@ -30,6 +31,7 @@ from accountability.events.catalogue import (
     MemberStateDeclinedToInvestigate,
     MemberStateNotified,
     MemberStateRepliedIntentToInvestigate,
+    NarrativeRecorded,
     NationalInvestigationOfficerAppointed,
     PaternityClaimFiled,
     PaternityEstablished,
@@ -38,6 +40,7 @@ from accountability.events.catalogue import (
     SanctionImposed,
     TrustFundContributionMade,
     VictimAssistanceProvided,
+    VictimDataErased,
     VictimRecorded,
     VoluntaryCompactSigned,
 )
@@ -188,6 +191,15 @@ class Claim:
 
 
 @dataclass(slots=True)
+class CaseText:
+    """A narrative or note as the read models keep it: sealed, and gone once erased."""
+
+    at: datetime
+    sealed: str | None
+    note_id: str | None = None
+
+
+@dataclass(slots=True)
 class CaseFacts:
     case_id: str
     received_at: datetime
@@ -207,6 +219,10 @@ class CaseFacts:
     closed_at: datetime | None = None
     closure_reason: str | None = None
     reopened: int = 0
+    narrative: CaseText | None = None
+    notes: dict[str, CaseText] = field(default_factory=dict)
+    erased_at: datetime | None = None
+    erasure_reason: str | None = None
 
     @property
     def status(self) -> str:
@@ -328,6 +344,16 @@ def _apply(facts: CaseFacts, payload: Event, at: datetime) -> None:
         case VictimAssistanceProvided() as e if e.victim_id in facts.victims:
             victim = facts.victims[e.victim_id]
             victim.assistance = sorted(set(victim.assistance) | {k.value for k in e.kinds})
+        case NarrativeRecorded() as e:
+            facts.narrative = CaseText(at, None if facts.erased_at else e.text)
+        case CaseNoteAdded() as e:
+            facts.notes[e.note_id] = CaseText(at, None if facts.erased_at else e.text, e.note_id)
+        case VictimDataErased() as e:
+            # The key is gone: the read models keep that there was text, not its ciphertext.
+            facts.erased_at, facts.erasure_reason = facts.erased_at or at, e.reason.value
+            for text in (facts.narrative, *facts.notes.values()):
+                if text is not None:
+                    text.sealed = None
         case _:
             pass  # a step that refers to something since retracted changes nothing
 

@@ -112,6 +112,11 @@ COUNTS: dict[str, Condition] = {
     "state_investigations_on_time": _concluded("national", in_time=True),
     "state_investigations_late": _concluded("national", in_time=False),
     "state_investigations_overdue": _overdue("national"),
+    "state_investigations_running": lambda p, at: and_(
+        sc.national_opened_at.is_not(None),
+        sc.national_concluded_at.is_(None),
+        not_(_overdue("national")(p, at)),
+    ),
     "un_investigations_overdue": _overdue("un"),
     "substantiated": lambda p, at: _SUBSTANTIATED,
     "not_substantiated": lambda p, at: and_(_CONCLUDED, not_(_SUBSTANTIATED)),

@@ -41,7 +41,7 @@ from accountability.events.codec import canonical_json, format_instant, loads_ob
 from accountability.events.types import JsonObject
 
 from .audit_log import audit_log
-from .runner import Record
+from .runner import Ordering, Record
 from .sql import UTCDateTime, insert_ignoring_duplicates, key_in, metadata, upsert
 
 STATEMENT_FORMAT: Final = "accountability-checkpoint/1"
@@ -119,6 +119,8 @@ class LedgerProjection:
     name: Final = "ledger"
     version: Final = 1
     tables: Final = (ledger_nodes, ledger_trees, ledger_gaps)
+    ordering: Final = Ordering.PARTITION
+    """Leaves go in offset order: a dead letter holds back the rest of its partition."""
 
     def apply(self, conn: Connection, records: Sequence[Record]) -> None:
         by_partition: dict[int, dict[int, bytes]] = {}

@@ -14,6 +14,12 @@ One tar.gz whose members come in this order, so that a verifier can stream it:
 - ``events.ndjson``: every event's stored bytes (canonical JSON, exactly as in the
   log), one per line, in partition then offset order.
 
+The bundle needs nothing else to check Member States' signatures: a signed event
+carries its signature and the signed command, and the keys are the
+``SigningKeyRegistered`` events of the states' own streams. It holds no case key:
+sealed narratives and notes travel as ciphertext, and those of an erased case can
+never be opened again, by anyone.
+
 Events are read from the ``audit_log`` read model, which holds each event's bytes as
 the log delivered them with its partition and offset. The audit archive would do
 too, but it is what the decider meant to publish, whereas the audit log (like the
@@ -58,6 +64,8 @@ EVENTS: Final = "events.ndjson"
 MEMBERS: Final = (MANIFEST, PUBLIC_KEY, CHECKPOINTS, POSITIONS, EVENTS)
 
 _SHOWN_MISSING: Final = 100
+_SIGNED: Final = b',"signature":{"command":'
+"""How a signed event's bytes read (canonical JSON sorts the signature's members)."""
 _SMALL_MEMBER_LIMIT: Final = 256 * 1024 * 1024
 
 
@@ -126,6 +134,7 @@ def export_bundle(
                 {"partition": p, "events": n} for p, n in sorted(written.per_partition.items())
             ],
             "checkpoints": len(checkpoints),
+            "signed_events": written.signed,
             "latest_checkpoint": checkpoints[-1].checkpoint_id if checkpoints else None,
             "key_id": checkpoints[-1].key_id if checkpoints else None,
             "missing": {
@@ -162,6 +171,7 @@ class _Written:
     per_partition: dict[int, int]
     missing: int
     first_missing: list[tuple[int, int]]
+    signed: int = 0
 
     def skip(self, partition: int, start: int, end: int) -> None:
         self.missing += end - start
@@ -196,6 +206,8 @@ def _write_events(conn: Connection, events_path: Path, positions_path: Path) -> 
             if offset > expected:
                 written.skip(partition, expected, offset)
             events.write(raw + b"\n")
+            if _SIGNED in raw:
+                written.signed += 1
             hex_leaf = b'"' + leaf.hex().encode() + b'"' if leaf is not None else b"null"
             positions.write(b"[%d,%d,%s]\n" % (partition, offset, hex_leaf))
             written.events += 1

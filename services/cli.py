@@ -167,6 +167,48 @@ def _cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     return cmd_verify(settings, args.bundle, args.live)
 
 
+def _cmd_sign(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from .signatures import SigningError, sign_file, statement_note
+
+    try:
+        signed = sign_file(Path(args.key), Path(args.command_file))
+    except SigningError as exc:
+        print(f"accountability sign: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(signed.to_input(), indent=2))
+    print(statement_note(signed), file=sys.stderr)
+    return 0
+
+
+def _cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
+    from . import db, keys
+
+    engine = db.create(settings.database_url)
+    db.create_schema(engine)
+    try:
+        with engine.begin() as conn:
+            destroyed = keys.sweep(conn, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    print(f"destroyed the keys of {len(destroyed)} erased case(s)" if destroyed else
+          "every erased case's key is already destroyed")  # fmt: skip
+    return 0
+
+
+def _cmd_dead_letters(settings: Settings, args: argparse.Namespace) -> int:
+    from .dead_letters import cmd_list, cmd_replay
+
+    if args.action == "list":
+        return cmd_list(settings, open_only=not args.every, limit=args.limit)
+    if (args.id is None) == (not args.all):
+        print("accountability dead-letters replay: give a letter ID or --all", file=sys.stderr)
+        return 2
+    return cmd_replay(settings, args.id)
+
+
 def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from .bench import run_bench
 
@@ -236,6 +278,32 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--bundle", help="a bundle written by `accountability export`")
     source.add_argument("--live", action="store_true", help="the live log and this database")
     verify.set_defaults(handler=_cmd_verify)
+
+    sign = sub.add_parser(
+        "sign", help="sign a command file with a Member State's Ed25519 key (prints the input)"
+    )
+    sign.add_argument("--key", required=True, help="the state's private key (PEM, PKCS #8)")
+    sign.add_argument(
+        "--command", dest="command_file", required=True,
+        help="JSON: {command_id, type, stream_id, occurred_at, payload}",
+    )  # fmt: skip
+    sign.set_defaults(handler=_cmd_sign)
+    keys = sub.add_parser("keys", help="the per-case key store")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    keys_sub.add_parser("sweep", help="destroy every key whose case's erasure is recorded")
+    keys.set_defaults(handler=_cmd_keys)
+
+    letters = sub.add_parser("dead-letters", help="list or replay events a read model refused")
+    letters_sub = letters.add_subparsers(dest="action", required=True)
+    listing = letters_sub.add_parser("list", help="open dead letters, oldest first")
+    listing.add_argument("--every", action="store_true", help="replayed ones too")
+    listing.add_argument("--limit", type=int, default=100)
+    again = letters_sub.add_parser(
+        "replay", help="apply again, once fixed: a letter's stream from its first open letter"
+    )
+    again.add_argument("id", nargs="?", type=int, help="a dead letter's id (from list)")
+    again.add_argument("--all", action="store_true", help="every stream with an open letter")
+    letters.set_defaults(handler=_cmd_dead_letters)
 
     bench = sub.add_parser("bench", help="run the benchmarks and write docs/benchmarks.md")
     bench.add_argument("--events", type=int, default=200_000)

@@ -3,22 +3,29 @@
 A credential reads ``acct_<id>_<secret>``. Only SHA-256 of the secret is stored: the
 secret is 256 random bits, so a slow password hash would add nothing but latency.
 The id lets a request find its row without scanning.
+
+Every change (a principal or credential created, a credential revoked) is written to
+the access log in the same transaction, naming who made it: ``operator:<os user>``
+for the command line unless the caller says otherwise. A credential is checked on
+every request, so a revocation or an expiry takes effect on the next one.
 """
 
+import getpass
 import hashlib
 import hmac
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import ColumnElement, Connection, select, update
 
 from accountability.events.countries import COUNTRIES
 from accountability.events.types import CountryCode
 from accountability.events.vocabulary import Role
 
+from .access_log import OPERATOR, entry, insert_entries
 from .store import credentials, principals
 
 _TOKEN: Final = re.compile(r"acct_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
@@ -58,6 +65,36 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
+def operator() -> str:
+    """Who runs this process, as the access log names a change made from the command line."""
+    try:
+        return f"{OPERATOR}:{getpass.getuser()}"
+    except (OSError, KeyError):  # no user name in this environment
+        return f"{OPERATOR}:unknown"
+
+
+def _record(
+    conn: Connection,
+    now: datetime,
+    by: str | None,
+    *,
+    action: str,
+    ids: list[str],
+    arguments: dict[str, Any],
+) -> None:
+    row = entry(
+        at=now,
+        principal_id=by or operator(),
+        role=OPERATOR,
+        member_state=None,
+        action=action,
+        outcome="done",
+        ids=ids,
+        arguments=arguments,
+    )
+    insert_entries(conn, [row])
+
+
 def ensure_principal(
     conn: Connection,
     *,
@@ -66,6 +103,7 @@ def ensure_principal(
     role: Role,
     member_state: str | None,
     now: datetime,
+    by: str | None = None,
 ) -> Principal:
     """Create the principal, or return it when it already exists with the same role."""
     if role is Role.MEMBER_STATE:
@@ -92,6 +130,8 @@ def ensure_principal(
             created_at=now,
         )
     )
+    described = {"role": role.value, "member_state": member_state, "name": name}
+    _record(conn, now, by, action="credentials.principal", ids=[principal_id], arguments=described)
     return Principal(principal_id, name, role, CountryCode(member_state) if member_state else None)
 
 
@@ -108,6 +148,8 @@ def issue(
     label: str,
     now: datetime,
     valid_for: timedelta | None = None,
+    *,
+    by: str | None = None,
 ) -> IssuedCredential:
     credential_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
@@ -123,6 +165,14 @@ def issue(
             revoked_at=None,
         )
     )
+    described = {
+        "principal_id": principal.principal_id,
+        "role": principal.role.value,
+        "member_state": principal.member_state,
+        "label": label,
+        "expires_at": expires_at.isoformat() if expires_at else None,
+    }
+    _record(conn, now, by, action="credentials.create", ids=[credential_id], arguments=described)
     return IssuedCredential(credential_id, principal, f"acct_{credential_id}_{secret}", expires_at)
 
 
@@ -152,22 +202,29 @@ def authenticate(conn: Connection, token: str, now: datetime) -> Principal | Non
     return Principal(row.principal_id, row.name, Role(row.role), row.member_state)
 
 
-def revoke(conn: Connection, credential_id: str, now: datetime) -> bool:
-    result = conn.execute(
-        update(credentials)
-        .where(credentials.c.credential_id == credential_id, credentials.c.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    return bool(result.rowcount)
+def revoke(conn: Connection, credential_id: str, now: datetime, by: str | None = None) -> bool:
+    """Revoke an active credential; False when there is none with that id."""
+    return _revoke(conn, credentials.c.credential_id == credential_id, now, by) > 0
 
 
-def revoke_labelled(conn: Connection, label: str, now: datetime) -> int:
-    result = conn.execute(
-        update(credentials)
-        .where(credentials.c.label == label, credentials.c.revoked_at.is_(None))
-        .values(revoked_at=now)
+def revoke_labelled(conn: Connection, label: str, now: datetime, by: str | None = None) -> int:
+    return _revoke(conn, credentials.c.label == label, now, by)
+
+
+def _revoke(conn: Connection, which: ColumnElement[bool], now: datetime, by: str | None) -> int:
+    active = which & credentials.c.revoked_at.is_(None)
+    rows = conn.execute(
+        select(credentials.c.credential_id, credentials.c.principal_id).where(active)
+    ).all()
+    if not rows:
+        return 0
+    ids = [row.credential_id for row in rows]
+    conn.execute(
+        update(credentials).where(credentials.c.credential_id.in_(ids)).values(revoked_at=now)
     )
-    return int(result.rowcount)
+    holders = {"principal_ids": sorted({row.principal_id for row in rows})}
+    _record(conn, now, by, action="credentials.revoke", ids=ids, arguments=holders)
+    return len(ids)
 
 
 def list_credentials(conn: Connection) -> list[CredentialInfo]:

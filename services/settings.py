@@ -58,6 +58,8 @@ class Settings:
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     worker_id: str = "accountability"
+    workers: int = 1
+    """Worker processes the embedded stack starts (production: ``--scale worker=N``)."""
     command_timeout_seconds: float = 10.0
     visibility_timeout_seconds: float = 5.0
     broker_timeout_seconds: float = 3.0
@@ -89,6 +91,8 @@ class Settings:
             raise SettingsError(f"{PREFIX}CHECKPOINT_INTERVAL_SECONDS must be positive")
         if self.topic_partitions < 1:
             raise SettingsError(f"{PREFIX}TOPIC_PARTITIONS must be at least 1")
+        if self.workers < 1:
+            raise SettingsError(f"{PREFIX}WORKERS must be at least 1")
         if self.topic_min_insync_replicas > self.topic_replication_factor:
             raise SettingsError(
                 f"{PREFIX}TOPIC_MIN_INSYNC_REPLICAS ({self.topic_min_insync_replicas}) exceeds "

@@ -1,10 +1,14 @@
 """The embedded stack as an object: broker, worker and API processes on one machine.
 
 Start order: broker, topics, log restored from the archive (refusing a broken
-chain), projector offsets, worker, API. Stop order: API, worker, broker. Each
+chain), projector offsets, workers, API. Stop order: API, workers, broker. Each
 child runs in its own session and receives SIGTERM if its parent dies, so none
 outlives the process that started it. ``accountability run``, the benchmark and
 the end-to-end tests all use this one class.
+
+Several workers (``ACCOUNTABILITY_WORKERS``) form one consumer group and share the
+partitions, writing to the same database; on SQLite their writers take turns
+(``BEGIN IMMEDIATE`` with a busy timeout, ``db.py``).
 """
 
 import logging
@@ -22,7 +26,7 @@ from typing import IO
 
 from sqlalchemy import Engine
 
-from . import db
+from . import db, metrics
 from .broker import EmbeddedBroker, die_with_parent, split_host_port
 from .kafka import ensure_topics
 from .restore import RestoreReport, commit_projector_offsets, restore_log
@@ -47,6 +51,7 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     restarts: list[float] = field(default_factory=list)
     _log: IO[bytes] | None = None
+    _stopping: bool = False
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,10 +81,18 @@ class Child:
             self.process = None
         self._close_log()
 
+    def request_stop(self) -> None:
+        """SIGTERM now; :meth:`stop` then waits. Lets several children stop together."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self._stopping = True
+
     def stop(self, timeout: float) -> None:
         process, self.process = self.process, None
+        stopping, self._stopping = self._stopping, False
         if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            if not stopping:
+                process.send_signal(signal.SIGTERM)
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -113,7 +126,8 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, *alive: Chi
 
 
 class EmbeddedStack:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, workers: int | None = None) -> None:
+        """``workers`` worker processes (default: the ``workers`` setting)."""
         self.settings = settings
         self.engine: Engine | None = None
         self.broker: EmbeddedBroker | None = None
@@ -121,8 +135,19 @@ class EmbeddedStack:
         env = {**os.environ, **settings.as_environment()}
         logs = settings.data_dir / "logs"
         python = [sys.executable, "-m", "accountability.services.cli"]
-        self.worker = Child("worker", [*python, "worker"], env, logs / "worker.log")
+        count = settings.workers if workers is None else workers
+        if count < 1:
+            raise StackError(f"the stack needs at least one worker, not {count}")
+        names = ["worker"] if count == 1 else [f"worker-{n}" for n in range(count)]
+        self.workers = [
+            Child(name, [*python, "worker"], env, logs / f"{name}.log") for name in names
+        ]
         self.api = Child("api", [*python, "api"], env, logs / "api.log")
+
+    @property
+    def worker(self) -> Child:
+        """The first worker (the only one, by default)."""
+        return self.workers[0]
 
     @property
     def url(self) -> str:
@@ -134,6 +159,7 @@ class EmbeddedStack:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine = engine = db.create(settings.database_url)
         db.create_schema(engine)
+        metrics.create_tables(engine)
         host, port = split_host_port(settings.kafka_bootstrap_servers)
         self.broker = EmbeddedBroker(host, port, settings.data_dir / "logs" / "broker.log")
         self.broker.start()
@@ -145,12 +171,23 @@ class EmbeddedStack:
         return engine
 
     def start_worker(self, timeout: float = 90.0) -> None:
-        self.worker.start()
-        wait_until(self.worker_ready, timeout, "the worker to join its consumer group", self.worker)
+        """Start every worker that is not running, together; wait until each owns partitions."""
+        starting = [w for w in self.workers if not w.alive()]
+        for worker in starting:
+            worker.start()
+        wait_until(
+            lambda: all(self.ready(w) for w in starting),
+            timeout,
+            "the workers to join their consumer group",
+            *starting,
+        )
+
+    def ready(self, worker: Child) -> bool:
+        pid = worker.pid
+        return pid is not None and ready_file(self.settings, pid).exists()
 
     def worker_ready(self) -> bool:
-        pid = self.worker.pid
-        return pid is not None and ready_file(self.settings, pid).exists()
+        return all(self.ready(w) for w in self.workers)
 
     def start_api(self, timeout: float = 60.0) -> None:
         self.api.start()
@@ -175,7 +212,10 @@ class EmbeddedStack:
 
     def stop(self) -> None:
         self.api.stop(timeout=10)
-        self.worker.stop(timeout=20)
+        for worker in self.workers:
+            worker.request_stop()
+        for worker in self.workers:
+            worker.stop(timeout=20)
         if self.broker is not None:
             self.broker.stop()
             self.broker = None

@@ -7,6 +7,11 @@
 - ``command_results``: the answer given to every command id, so that a retry gets
   the same answer.
 - ``principals`` and ``credentials``: who may act, and their hashed bearer tokens.
+- ``access_log``: who read which confidential record, and every credential change
+  (docs/adr/0013-access-control.md). Only ever appended to.
+- ``case_keys``: each case's key for its sealed narrative and notes, held outside the
+  log so that erasing a victim's data destroys it (``services/keys.py``). A destroyed
+  key keeps its row, without material, so that the case never gets another.
 """
 
 from sqlalchemy import (
@@ -16,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -78,4 +84,31 @@ credentials = Table(
     Column("expires_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
     Index("ix_credentials_principal", "principal_id"),
+)
+
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("entry_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("principal_id", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("member_state", String(3)),
+    Column("action", String(80), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("ids", Text, nullable=False),
+    Column("arguments", Text, nullable=False),
+    Index("ix_access_log_principal", "principal_id", "entry_id"),
+    Index("ix_access_log_at", "at"),
+)
+
+case_keys = Table(
+    "case_keys",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("key_id", String(16), nullable=False, unique=True),
+    Column("material", LargeBinary(32)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("destroyed_at", UTCDateTime),
+    Column("erasure_event_id", String(36)),
 )

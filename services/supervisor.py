@@ -122,7 +122,7 @@ def _supervise(stack: EmbeddedStack) -> None:
             raise StackError(
                 "the embedded broker stopped; start again to restore its log from the archive"
             )
-        for child in (stack.worker, stack.api):
+        for child in (*stack.workers, stack.api):
             if child.alive():
                 continue
             now = time.monotonic()

@@ -1,4 +1,4 @@
-"""The three topics and the properties they are created with (DESIGN §8)."""
+"""The topics and the properties they are created with (DESIGN §8)."""
 
 from dataclasses import dataclass
 from typing import Final
@@ -10,6 +10,7 @@ from .settings import Settings
 COMMANDS: Final = "accountability.commands"
 EVENTS: Final = "accountability.events"
 RESULTS: Final = "accountability.command-results"
+DEAD_LETTERS: Final = "accountability.dead-letters"
 
 _WEEK_MS: Final = 7 * 24 * 3600 * 1000
 _DAY_MS: Final = 24 * 3600 * 1000
@@ -27,7 +28,9 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     """Events are kept for ever; commands and answers only as long as a retry needs them.
 
     Commands and events have the same partition count: the decider publishes a
-    stream's events to the partition number its commands arrive on.
+    stream's events to the partition number its commands arrive on. Dead letters are
+    kept for ever too: they are the oversight record of what a read model could not
+    apply, and each holds the record's bytes.
     """
     insync = str(settings.topic_min_insync_replicas)
     rf = settings.topic_replication_factor
@@ -60,6 +63,17 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             rf,
             {
                 "retention.ms": str(_DAY_MS),
+                "cleanup.policy": "delete",
+                "min.insync.replicas": insync,
+            },
+        ),
+        TopicSpec(
+            DEAD_LETTERS,
+            n,
+            rf,
+            {
+                "retention.ms": "-1",
+                "retention.bytes": "-1",
                 "cleanup.policy": "delete",
                 "min.insync.replicas": insync,
             },

@@ -19,7 +19,15 @@ event once, in partition then offset order, and checks in that one pass:
 
 Each checkpoint's signature, its log root (the tree over its partition roots), its
 id (1, 2, 3 …), its instant and its sizes (never smaller than the previous one's)
-are checked as well. As every checkpoint's roots are recomputed from the same
+are checked as well.
+
+Every event a Member State signed (``signature`` in its envelope, ``events/signing.py``)
+is checked once the pass is over, as the keys may sit in a later partition: the
+signature must verify over the statement rebuilt from the envelope, by a key the
+actor's state registered on its own stream (``SigningKeyRegistered``) before the
+event was recorded and had not revoked by then; and the event must be what the
+signed command is decided into. "Before" is recorded time, and stream order within
+one stream. As every checkpoint's roots are recomputed from the same
 leaves, each one verified is consistent with every earlier one.
 
 The report names the first problem: a checkpoint's, else the event at the lowest
@@ -46,6 +54,16 @@ from sqlalchemy import Engine, inspect
 
 from accountability.events import merkle
 from accountability.events.envelope import GENESIS_HASH, hash_body
+from accountability.events.errors import DecodeError
+from accountability.events.signing import (
+    PUBLIC_KEY_BYTES,
+    SIGNATURE_BYTES,
+    event_statement,
+    from_b64,
+    key_id_of,
+    mismatch,
+    signature_verifies,
+)
 from accountability.projections import ledger
 from accountability.projections.ledger import Checkpoint
 
@@ -96,6 +114,8 @@ class VerifyReport:
     key_id: str | None
     seconds: float
     problems: tuple[Problem, ...]
+    signed: int = 0
+    """Events signed by a Member State, each checked against its state's keys."""
 
     @property
     def ok(self) -> bool:
@@ -125,6 +145,11 @@ class VerifyReport:
                     f"  {self.covered:,} events are covered by the latest checkpoint; "
                     f"{self.events - self.covered:,} are newer"
                 )
+            if self.signed:
+                lines.append(
+                    f"  {self.signed:,} events signed by Member States verify with keys their "
+                    "states had registered, and not revoked, before them"
+                )
             return "\n".join(lines)
         first, *rest = self.problems
         lines = [f"FAILED {self.source}: {first.describe()}", f"  read {counts} in {timing}"]
@@ -135,6 +160,39 @@ class VerifyReport:
 
 
 # --- the one pass --------------------------------------------------------------------
+
+_At = tuple[str, str, int]
+"""Where an event stands in time: (recorded_at as stored, stream id, sequence)."""
+
+
+def _before(earlier: _At, later: _At, *, same_instant: bool) -> bool:
+    """Whether ``earlier`` was recorded before ``later``: by instant, or by sequence within
+    one stream; two streams' events of one instant count as before when ``same_instant``."""
+    if earlier[0] != later[0]:
+        return earlier[0] < later[0]
+    if earlier[1] == later[1]:
+        return earlier[2] < later[2]
+    return same_instant
+
+
+@dataclass(slots=True)
+class _StateKey:
+    public_key: bytes
+    registered: _At
+    revoked: _At | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Signed:
+    """A signed event, kept until every key of the log is known."""
+
+    located: Problem
+    at: _At
+    member_state: str | None
+    key_id: str
+    value: bytes
+    signed: bytes
+    mismatch: str | None
 
 
 @dataclass(slots=True)
@@ -176,6 +234,8 @@ class LogVerifier:
         self._parts: dict[int, _Partition] = {}
         # stream -> (last sequence, its hash, partition, offset)
         self._streams: dict[str, tuple[int, str, int, int]] = {}
+        self._keys: dict[tuple[str, str], _StateKey] = {}
+        self._signed: list[_Signed] = []
 
     def _partition(self, number: int) -> _Partition:
         part = self._parts.get(number)
@@ -217,6 +277,11 @@ class LogVerifier:
             problem = self._diagnose(part, partition, offset, raw, data)
             if part.problem is None:
                 part.problem = problem
+        if type(data) is dict:
+            if "signature" in data:
+                self._note_signed(partition, offset, data)
+            if data.get("type") in _KEY_EVENTS:
+                self._note_key(partition, offset, data)
         leaf = _sha256(b"\x00" + raw).digest()
         if listed is not None and listed != leaf and part.suspect is None:
             part.suspect = self._located(partition, offset, data)
@@ -329,10 +394,100 @@ class LogVerifier:
     def add_problem(self, problem: Problem) -> None:
         self.problems.append(problem)
 
+    # --- signatures ---------------------------------------------------------------------
+
+    def _note_signed(self, partition: int, offset: int, data: dict[str, Any]) -> None:
+        located = self._located(partition, offset, data)
+        try:
+            at = _at(data)
+            signature = data["signature"]
+            if type(signature) is not dict:
+                raise DecodeError("it is not an object")
+            key_id, value = signature.get("key_id"), signature.get("signature")
+            if type(key_id) is not str or type(value) is not str:
+                raise DecodeError("it has no key_id and signature strings")
+            signed = event_statement(
+                str(data.get("command_id")), str(data.get("stream_id")),
+                str(data.get("occurred_at")), signature,
+            )  # fmt: skip
+            command = signature["command"]
+            payload = data.get("payload")
+            actor = data.get("actor")
+            member_state = actor.get("member_state") if type(actor) is dict else None
+            self._signed.append(
+                _Signed(
+                    located, at, member_state if type(member_state) is str else None, key_id,
+                    from_b64(value, "the signature", SIGNATURE_BYTES), signed,
+                    mismatch(command["type"], command.get("payload") or {}, str(data.get("type")),
+                             payload if type(payload) is dict else {}),
+                )
+            )  # fmt: skip
+        except (DecodeError, ValueError, KeyError, TypeError) as exc:
+            self.problems.append(_with(located, f"its signature cannot be read: {exc}"))
+
+    def _note_key(self, partition: int, offset: int, data: dict[str, Any]) -> None:
+        located = self._located(partition, offset, data)
+        payload = data.get("payload")
+        try:
+            at = _at(data)
+            if type(payload) is not dict:
+                raise DecodeError("its payload is not an object")
+            member_state, key_id = str(payload["member_state"]), str(payload["key_id"])
+        except (DecodeError, KeyError) as exc:
+            self.problems.append(_with(located, f"a key event that cannot be read: {exc}"))
+            return
+        if data.get("stream_id") != f"state:{member_state}":
+            self.problems.append(_with(located, f"a key of {member_state} outside its stream"))
+            return
+        known = self._keys.get((member_state, key_id))
+        if data.get("type") == "SigningKeyRevoked":
+            if known is not None and known.revoked is None:
+                known.revoked = at
+            return
+        try:
+            raw = from_b64(str(payload.get("public_key")), "public_key", PUBLIC_KEY_BYTES)
+        except ValueError as exc:
+            self.problems.append(_with(located, f"its public key cannot be read: {exc}"))
+            return
+        if key_id_of(raw) != key_id:
+            self.problems.append(
+                _with(located, f"it names key {key_id}, but its public key is {key_id_of(raw)}")
+            )
+            return
+        if known is None:
+            self._keys[(member_state, key_id)] = _StateKey(raw, at)
+
+    def _signature_problems(self) -> Iterator[Problem]:
+        for signed in self._signed:
+            state, key_id = signed.member_state, signed.key_id
+            if signed.mismatch is not None:
+                yield _with(signed.located, f"signed, but {signed.mismatch}")
+                continue
+            if state is None:
+                yield _with(signed.located, "signed, but its actor acts for no Member State")
+                continue
+            key = self._keys.get((state, key_id))
+            if key is None or not _before(key.registered, signed.at, same_instant=True):
+                yield _with(
+                    signed.located,
+                    f"signed with key {key_id}, which {state} had not registered before it",
+                )
+            elif key.revoked is not None and _before(key.revoked, signed.at, same_instant=False):
+                yield _with(
+                    signed.located,
+                    f"signed with key {key_id}, which {state} had revoked before it",
+                )
+            elif not signature_verifies(key.public_key, signed.value, signed.signed):
+                yield _with(
+                    signed.located,
+                    f"its signature does not verify with {state}'s key {key_id} over the "
+                    "command it names: forged, or the command was changed",
+                )
+
     # --- after the last event -----------------------------------------------------------
 
     def finish(self, source: str, seconds: float) -> VerifyReport:
-        problems = [*self.problems, *self._checkpoint_problems()]
+        problems = [*self.problems, *self._signature_problems(), *self._checkpoint_problems()]
         for checkpoint in self.checkpoints:
             for head in checkpoint.partitions:
                 self._partition(head.partition)
@@ -358,6 +513,7 @@ class LogVerifier:
             key_id=latest.key_id if latest else None,
             seconds=seconds,
             problems=tuple(unique),
+            signed=len(self._signed),
         )
 
     def _checkpoint_problems(self) -> Iterator[Problem]:
@@ -446,6 +602,18 @@ class LogVerifier:
                 "covers this position yet)"
             )
             yield _with(part.suspect, what)
+
+
+_KEY_EVENTS: Final = frozenset({"SigningKeyRegistered", "SigningKeyRevoked"})
+
+
+def _at(data: dict[str, Any]) -> _At:
+    recorded_at, stream_id, sequence = (
+        data.get("recorded_at"), data.get("stream_id"), data.get("sequence"),
+    )  # fmt: skip
+    if type(recorded_at) is not str or type(stream_id) is not str or type(sequence) is not int:
+        raise DecodeError("it lacks its recorded_at, stream_id or sequence")
+    return (recorded_at, stream_id, sequence)
 
 
 def _with(located: Problem, what: str) -> Problem:

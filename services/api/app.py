@@ -10,17 +10,21 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from accountability.events.policy import DEFAULT_POLICY
 from accountability.graphql.schema import build_schema
 from accountability.services import db
+from accountability.services.access_log import AccessLog
+from accountability.services.metrics import ApiMetrics
 from accountability.services.settings import Settings
 
 from .bus import CommandBus
 from .endpoint import GraphQLEndpoint, error_response
-from .submit import CommandService, SqlReader
+from .operations import OperationsReader
+from .submit import CommandService
+from .websocket import GraphQLWebSocket
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +36,15 @@ def create_app(settings: Settings) -> Starlette:
     engine = db.create(settings.database_url, writer=False)
     bus = CommandBus(settings)
     service = CommandService(bus, engine, settings)
+    api_metrics = ApiMetrics(engine, settings.topic_partitions)
+    access_log = AccessLog(db.create(settings.database_url))
     graphql = GraphQLEndpoint(
         schema=build_schema(),
         engine=engine,
-        reader=SqlReader(engine),
+        reader=OperationsReader(engine, settings),
         submitter=service,
         policy=DEFAULT_POLICY,
+        access_log=access_log,
     )
 
     @contextlib.asynccontextmanager
@@ -49,6 +56,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             bus.stop()
+            access_log.close()
             engine.dispose()
 
     async def healthz(_request: Request) -> Response:
@@ -78,10 +86,13 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/", root),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", GraphQLWebSocket(graphql).handle),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", api_metrics.endpoint),
             Mount("/static/graphiql", StaticFiles(directory=STATIC), name="graphiql"),
         ],
         lifespan=lifespan,
+        middleware=[api_metrics.middleware()],
         exception_handlers={HTTPException: http_error, 500: http_error},
     )

@@ -1,14 +1,22 @@
 """GraphQL over HTTP at ``/graphql``: POST JSON, GET for queries and for GraphiQL.
 
 Every failure is an answer with a clear message and an ``extensions.code``: bad
-JSON and invalid documents get 400, a bad credential 401, an oversized body 413.
-An unexpected error inside a resolver is logged and reported as INTERNAL_ERROR
-without its details; the server never answers with a bare 500.
+JSON, invalid documents and documents over the limits (``graphql/limits.py``) get
+400, a bad credential 401, an oversized body 413. An unexpected error inside a
+resolver is logged and reported as INTERNAL_ERROR without its details; the server
+never answers with a bare 500.
+
+Every operation runs with the access middleware (``graphql/access.py``), and what it
+read of confidential records is written to the access log before the answer is
+sent; a read that cannot be recorded is not answered (503 ACCESS_LOG_UNAVAILABLE).
+Subscriptions are served over WebSocket at the same path (``websocket.py``), with the
+same checks.
 """
 
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from inspect import isawaitable
 from pathlib import Path
@@ -23,22 +31,31 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from accountability.events.commands import Actor
 from accountability.events.policy import DeadlinePolicy
-from accountability.graphql.context import Reader, RequestContext, Submitter, current_actor
+from accountability.graphql import limits
+from accountability.graphql.access import MIDDLEWARE, AccessContext
+from accountability.graphql.context import Reader, Submitter, current_actor
 from accountability.graphql.errors import ApiError
 from accountability.services import credentials
+from accountability.services.access_log import AccessLog, AccessLogUnavailable
+from accountability.services.metrics import freshness
 from graphql import (
+    DocumentNode,
+    ExecutionResult,
     GraphQLError,
+    OperationDefinitionNode,
     OperationType,
     execute,
     get_operation_ast,
     parse,
+    specified_rules,
     validate,
 )
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES: Final = 1024 * 1024
+MAX_BODY_BYTES: Final = limits.MAX_BODY_BYTES
 GRAPHIQL_PAGE: Final = Path(__file__).with_name("graphiql.html")
+BAD_CREDENTIAL: Final = "the credential is unknown, expired or revoked"
 
 
 def error_response(status: int, message: str, code: str) -> JSONResponse:
@@ -46,12 +63,23 @@ def error_response(status: int, message: str, code: str) -> JSONResponse:
 
 
 class RequestError(Exception):
-    def __init__(self, status: int, message: str, code: str) -> None:
+    def __init__(
+        self, status: int, message: str, code: str, errors: list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.code = status, message, code
+        self.errors = errors or [{"message": message, "extensions": {"code": code}}]
 
     def response(self) -> JSONResponse:
-        return error_response(self.status, self.message, self.code)
+        return JSONResponse({"errors": self.errors}, self.status)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A document that parsed, validated and is within the limits."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
 
 
 class GraphQLEndpoint:
@@ -63,12 +91,21 @@ class GraphQLEndpoint:
         reader: Reader,
         submitter: Submitter,
         policy: DeadlinePolicy,
+        access_log: AccessLog,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._schema = schema
+        self.schema = schema.graphql_schema
+        self.access_log = access_log
+        self.middleware = [MIDDLEWARE]
         self._engine = engine
-        self._context = RequestContext(reader, submitter, policy, clock)
+        self._reader, self._submitter, self._policy = reader, submitter, policy
         self._clock = clock
+
+    def context(self) -> AccessContext:
+        """A fresh context for one operation: it collects what the operation reads."""
+        return AccessContext(
+            self._reader, self._submitter, self._policy, self._clock, access_log=self.access_log
+        )
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -76,9 +113,28 @@ class GraphQLEndpoint:
                 return HTMLResponse(GRAPHIQL_PAGE.read_text(encoding="utf-8"))
             actor = await self._authenticate(request)
             query, variables, operation = await _read_request(request)
-            return await self._execute(request, actor, query, variables, operation)
+            prepared = self.prepare(query, variables, operation)
+            kind = prepared.operation.operation
+            if request.method == "GET" and kind is not OperationType.QUERY:
+                raise RequestError(405, "mutations are sent with POST", "METHOD_NOT_ALLOWED")
+            if kind is OperationType.SUBSCRIPTION:
+                raise RequestError(
+                    400,
+                    "subscriptions are served over WebSocket at /graphql "
+                    "(protocol graphql-transport-ws)",
+                    "SUBSCRIPTION_NEEDS_WEBSOCKET",
+                )
+            result = await self.execute(actor, prepared, variables, operation)
         except RequestError as exc:
             return exc.response()
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [format_error(e) for e in result.errors]
+        body["extensions"] = {"freshness": await self._reader.read(freshness)}
+        request.state.graphql_operation = kind.value  # labels the latency metric
+        # A document that validated was executed: field errors are reported in the body
+        # with 200, as GraphQL over HTTP has it for application/json.
+        return JSONResponse(body, 200)
 
     async def _authenticate(self, request: Request) -> Actor | None:
         header = request.headers.get("authorization")
@@ -89,12 +145,14 @@ class GraphQLEndpoint:
             raise RequestError(
                 401, "the Authorization header must read 'Bearer <credential>'", "UNAUTHENTICATED"
             )
-        principal = await run_in_threadpool(self._lookup, token.strip())
+        principal = await self.authenticate(token.strip())
         if principal is None:
-            raise RequestError(
-                401, "the credential is unknown, expired or revoked", "UNAUTHENTICATED"
-            )
+            raise RequestError(401, BAD_CREDENTIAL, "UNAUTHENTICATED")
         return principal
+
+    async def authenticate(self, token: str) -> Actor | None:
+        """The principal a token names now; never cached, so revocation acts at once."""
+        return await run_in_threadpool(self._lookup, token)
 
     def _lookup(self, token: str) -> Actor | None:
         with self._engine.connect() as conn:
@@ -103,46 +161,66 @@ class GraphQLEndpoint:
             return None
         return Actor(principal.principal_id, principal.role, principal.member_state)
 
-    async def _execute(
-        self,
-        request: Request,
-        actor: Actor | None,
-        query: str,
-        variables: dict[str, Any] | None,
-        operation: str | None,
-    ) -> Response:
+    def prepare(
+        self, query: str, variables: dict[str, Any] | None, operation: str | None
+    ) -> Prepared:
+        """Parse and validate ``query`` within the limits; RequestError (400) otherwise."""
+        try:
+            limits.check_tokens(query)
+        except limits.LimitExceeded as exc:
+            raise RequestError(400, exc.message, exc.code) from None
         try:
             document = parse(query)
         except GraphQLSyntaxError as exc:
             raise RequestError(400, exc.message, "GRAPHQL_PARSE_FAILED") from None
-        errors = validate(self._schema.graphql_schema, document)
+        rules = [*specified_rules, *limits.rules(variables)]
+        errors = validate(self.schema, document, rules)
         if errors:
-            return JSONResponse(
-                {"errors": [_format(e, "GRAPHQL_VALIDATION_FAILED") for e in errors]}, 400
-            )
+            formatted = [format_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors]
+            first = formatted[0]
+            raise RequestError(400, first["message"], first["extensions"]["code"], formatted)
         chosen = get_operation_ast(document, operation)
         if chosen is None:
             raise RequestError(400, "name the operation to run with operationName", "BAD_REQUEST")
-        if request.method == "GET" and chosen.operation is not OperationType.QUERY:
-            raise RequestError(405, "mutations are sent with POST", "METHOD_NOT_ALLOWED")
+        return Prepared(document, chosen)
+
+    async def execute(
+        self,
+        actor: Actor | None,
+        prepared: Prepared,
+        variables: dict[str, Any] | None,
+        operation: str | None,
+    ) -> ExecutionResult:
+        """Run a query or mutation as ``actor`` and record what it read, then answer."""
+        context = self.context()
         token = current_actor.set(actor)
         try:
             outcome = execute(
-                self._schema.graphql_schema,
-                document,
+                self.schema,
+                prepared.document,
                 variable_values=variables,
                 operation_name=operation,
-                context_value=self._context,
+                context_value=context,
+                middleware=self.middleware,
             )
             result = await outcome if isawaitable(outcome) else outcome
         finally:
             current_actor.reset(token)
-        body: dict[str, Any] = {"data": result.data}
-        if result.errors:
-            body["errors"] = [_format(e) for e in result.errors]
-        # A document that validated was executed: field errors are reported in the body
-        # with 200, as GraphQL over HTTP has it for application/json.
-        return JSONResponse(body, 200)
+        await self.record(actor, context)
+        return result
+
+    async def record(self, actor: Actor | None, context: AccessContext) -> None:
+        """Write what ``context`` read to the access log; RequestError 503 when it cannot."""
+        reads, context.reads[:] = list(context.reads), []
+        try:
+            await self.access_log.record(actor, reads)
+        except AccessLogUnavailable:
+            raise RequestError(
+                503,
+                "the access log cannot be written, so confidential reads are not answered; "
+                "try again shortly",
+                "ACCESS_LOG_UNAVAILABLE",
+            ) from None
 
 
 def _wants_html(request: Request) -> bool:
@@ -166,6 +244,11 @@ async def _read_request(request: Request) -> tuple[str, dict[str, Any] | None, s
                 415, "send the request as application/json", "UNSUPPORTED_MEDIA_TYPE"
             )
         payload = _json(await _read_body(request), "the request body")
+    return read_payload(payload)
+
+
+def read_payload(payload: Any) -> tuple[str, dict[str, Any] | None, str | None]:
+    """The query, variables and operation name of a GraphQL request's JSON object."""
     if not isinstance(payload, dict):
         raise RequestError(400, "the request body must be a JSON object", "BAD_REQUEST")
     query = payload.get("query")
@@ -199,7 +282,7 @@ def _json(raw: bytes | str, what: str) -> Any:
         raise RequestError(400, f"{what} is not valid JSON: {exc}", "BAD_REQUEST") from None
 
 
-def _format(error: GraphQLError, default_code: str | None = None) -> dict[str, Any]:
+def format_error(error: GraphQLError, default_code: str | None = None) -> dict[str, Any]:
     original = error.original_error
     if original is not None and not isinstance(original, GraphQLError):
         log.error("unexpected error in %s", error.path, exc_info=original)

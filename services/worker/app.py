@@ -14,14 +14,17 @@ from mode import CrashingSupervisor
 from sqlalchemy import Engine
 
 from accountability.projections import all_projections
+from accountability.services import metrics
 from accountability.services.checkpoints import (
     CheckpointError,
     default_key_path,
     publish_checkpoint,
 )
+from accountability.services.dead_letters import DeadLetterOutbox, Message
 from accountability.services.kafka import read_partition
+from accountability.services.keys import KeyShredder
 from accountability.services.settings import Settings
-from accountability.services.topics import COMMANDS, EVENTS, RESULTS
+from accountability.services.topics import COMMANDS, DEAD_LETTERS, EVENTS, RESULTS
 
 from .decider import Decider, IncomingCommand
 from .projector import Projector
@@ -29,6 +32,8 @@ from .projector import Projector
 log = logging.getLogger(__name__)
 
 RECONCILE_INTERVAL_SECONDS = 30.0
+DEAD_LETTER_PUBLISH_INTERVAL_SECONDS = 5.0
+"""How soon a replayed (or otherwise changed) dead letter's new status reaches its topic."""
 
 FETCH_MAX_WAIT_MS = 25
 """How long the broker may hold a fetch that has nothing to return.
@@ -89,6 +94,14 @@ class FaustLog:
     async def read_events(self, partition: int, start: int) -> list[tuple[int, bytes]]:
         return await read_partition(self._bootstrap, EVENTS, partition, start)
 
+    async def publish_dead_letters(self, messages: Sequence[Message]) -> None:
+        producer = self._app.producer
+        pending = [
+            await producer.send(DEAD_LETTERS, key.encode(), value, None, None, headers)
+            for key, value, headers in messages
+        ]
+        await asyncio.gather(*pending)
+
 
 def create_app(settings: Settings, engine: Engine) -> faust.App:
     """The worker's Faust app, its agents bound to ``engine``. Connects to nothing yet."""
@@ -115,8 +128,14 @@ def create_app(settings: Settings, engine: Engine) -> faust.App:
     )
     commands = app.topic(COMMANDS, key_type=bytes, value_type=bytes)
     events = app.topic(EVENTS, key_type=bytes, value_type=bytes)
-    decider = Decider(engine, FaustLog(app, settings.kafka_bootstrap_servers))
-    projector = Projector(engine, all_projections())
+    log_port = FaustLog(app, settings.kafka_bootstrap_servers)
+    decider = Decider(engine, log_port, counter=metrics.SqlDecisionCounter())
+    outbox = DeadLetterOutbox(engine, log_port)
+    # The key shredder is live only: it destroys case keys in this database's store,
+    # which a rebuild into another database must never touch.
+    projector = Projector(
+        engine, [*all_projections(), KeyShredder()], count=metrics.count_batch, outbox=outbox
+    )
 
     @app.agent(commands, name="decide")
     async def decide(stream: Any) -> None:
@@ -132,14 +151,31 @@ def create_app(settings: Settings, engine: Engine) -> faust.App:
                 [(e.message.partition, e.message.offset, e.value) for e in batch]
             )
 
+    @app.on_partitions_revoked.connect
+    async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked = args[0] if args else kwargs["revoked"]
+        decider.partitions_revoked({tp.partition for tp in revoked if tp.topic == COMMANDS})
+
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         assigned = args[0] if args else kwargs["assigned"]
-        decider.partitions_assigned({tp.partition for tp in assigned if tp.topic == COMMANDS})
+        owned = {
+            t: sorted(tp.partition for tp in assigned if tp.topic == t) for t in (COMMANDS, EVENTS)
+        }
+        log.info("owns partitions: commands %s, events %s", owned[COMMANDS], owned[EVENTS])
+        decider.partitions_assigned(set(owned[COMMANDS]))
+        # Settle what a crashed owner left pending now, not when the next command comes;
+        # in the background, so that the rebalance is not held up. A failure crashes the app.
+        app.add_future(decider.reconcile_assigned())
 
     @app.timer(RECONCILE_INTERVAL_SECONDS)
     async def reconcile() -> None:
         await decider.reconcile_assigned()
+
+    @app.timer(DEAD_LETTER_PUBLISH_INTERVAL_SECONDS, on_leader=True)
+    async def publish_dead_letters() -> None:
+        """Publish letters changed outside the projector (replays); one worker does it."""
+        await outbox.flush()
 
     @app.timer(settings.checkpoint_interval_seconds, on_leader=True)
     async def checkpoint() -> None:

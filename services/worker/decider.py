@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from accountability.events.commands import CommandEnvelope
@@ -27,7 +27,9 @@ from accountability.events.envelope import decode_envelope, seal
 from accountability.events.errors import DecodeError, DomainError, Rejection, RejectionDetail
 from accountability.events.types import CommandId, StreamId
 from accountability.events.wire import CommandResult, Position, decode_command, encode_result
+from accountability.projections.sql import chunks, select_chunk_size
 from accountability.services import archive
+from accountability.services.store import audit_archive
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -71,7 +73,16 @@ class _Plan:
 
 
 class StaleState(Exception):
-    """Another decider extended a stream this one had cached."""
+    """Another decider extended a stream this one had cached, or answered the same command."""
+
+
+class DecisionCounter(Protocol):
+    def count(self, conn: Connection, decided: Sequence[tuple[int, CommandResult]]) -> None:
+        """Count new decisions, as (partition, result), in the transaction that stores them."""
+
+
+STALE_RETRIES = 5
+"""Plans tried again after a :class:`StaleState`; each reloads the streams from the archive."""
 
 
 class Decider:
@@ -82,10 +93,12 @@ class Decider:
         *,
         clock: Clock = utc_now,
         cache_size: int = 50_000,
+        counter: DecisionCounter | None = None,
     ) -> None:
         self._engine = engine
         self._log = log_port
         self._clock = clock
+        self._counter = counter
         self._cache: OrderedDict[StreamId, StreamState] = OrderedDict()
         self._cache_size = cache_size
         self._reconciled: set[int] = set()
@@ -98,29 +111,49 @@ class Decider:
         self._reconciled.clear()
         self._assigned = set(partitions)
 
+    def partitions_revoked(self, partitions: set[int]) -> None:
+        """Stop reconciling partitions another decider may own from now on."""
+        self._assigned -= partitions
+        self._reconciled -= partitions
+
     async def handle(self, batch: Sequence[IncomingCommand]) -> None:
         async with self._lock:
             for partition in sorted({c.partition for c in batch} - self._reconciled):
                 await self._reconcile(partition)
-            try:
-                plan = await asyncio.to_thread(self._plan, batch)
-            except StaleState:
-                self._cache.clear()
-                plan = await asyncio.to_thread(self._plan, batch)
+            plan = await self._plan_fenced(batch)
             await self._publish(plan)
+
+    async def _plan_fenced(self, batch: Sequence[IncomingCommand]) -> _Plan:
+        """Plan the batch; when another process got there first, reload and plan again.
+
+        ``UNIQUE(stream_id, sequence)`` and the command id's key in the archive fence
+        concurrent deciders (a rebalance, a zombie): the loser's transaction fails as a
+        whole, its cache is dropped, and the next plan folds what the winner recorded.
+        """
+        for attempt in range(STALE_RETRIES + 1):
+            try:
+                return await asyncio.to_thread(self._plan, batch)
+            except StaleState as exc:
+                self._cache.clear()
+                if attempt == STALE_RETRIES:
+                    raise
+                log.warning("planning again after a concurrent decision: %s", exc)
+                await asyncio.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def reconcile_assigned(self) -> None:
         """Publish what an earlier run decided but did not publish, on owned partitions.
 
         Only owned ones: reconciling another decider's partition could publish an event
-        that decider is about to publish itself.
+        that decider is about to publish itself. Ownership is checked again just before
+        publishing, since a rebalance may have moved the partition meanwhile.
         """
         async with self._lock:
             pending = await asyncio.to_thread(
                 self._with_conn_begin, archive.partitions_with_pending
             )
             for partition in sorted(set(pending) & self._assigned):
-                await self._reconcile(partition)
+                await self._reconcile(partition, owned_only=True)
 
     # --- deciding -----------------------------------------------------------------
 
@@ -143,23 +176,29 @@ class Decider:
             stored = archive.find_results(conn, [c.command_id for _, c in decoded])
             self._load_states(conn, {c.stream_id for _, c in decoded})
             seen: dict[str, tuple[CommandResult, str]] = {}
+            decided: list[tuple[int, CommandResult]] = []
             for incoming, command in decoded:
                 digest = archive.fingerprint(command)
                 earlier = stored.get(command.command_id)
                 previous = (earlier.result, earlier.fingerprint) if earlier else None
                 previous = seen.get(command.command_id, previous)
                 if previous is not None:
+                    if _in_flight(earlier, digest, command.command_id in seen):
+                        continue  # its decider answers once the events are in the log
                     plan.answers.append(_repeat(previous, command, digest))
                     continue
                 result = self._decide_one(plan, incoming.partition, command, now)
                 seen[command.command_id] = (result, digest)
                 plan.new_results.append((result, digest))
+                decided.append((incoming.partition, result))
                 if result.status == "rejected":
                     plan.answers.append(result)
             try:
                 archive.stage(conn, plan.staged, plan.new_results, now)
             except IntegrityError as exc:
                 raise StaleState(str(exc)) from exc
+            if self._counter is not None:
+                self._counter.count(conn, decided)
         for stream_id, state in plan.states.items():
             self._remember(stream_id, state)
         return plan
@@ -183,6 +222,7 @@ class Decider:
         )
 
     def _load_states(self, conn: Connection, stream_ids: set[StreamId]) -> None:
+        self._drop_stale(conn, [s for s in stream_ids if s in self._cache])
         missing = [s for s in stream_ids if s not in self._cache]
         if not missing:
             return
@@ -192,6 +232,24 @@ class Decider:
             for raw in loaded.get(stream_id, []):
                 state = evolve(state, decode_envelope(raw))
             self._remember(stream_id, state)
+
+    def _drop_stale(self, conn: Connection, cached: Sequence[StreamId]) -> None:
+        """Forget cached streams that another decider has extended since (a zombie's cache).
+
+        Accepting on a stale state is fenced by the archive's unique key anyway; a
+        rejection writes no event, so without this check it could stand on old facts.
+        """
+        heads = dict.fromkeys(cached, 0)
+        for chunk in chunks(sorted(cached), select_chunk_size()):
+            rows = conn.execute(
+                select(audit_archive.c.stream_id, func.max(audit_archive.c.sequence))
+                .where(audit_archive.c.stream_id.in_(chunk))
+                .group_by(audit_archive.c.stream_id)
+            )
+            heads.update({StreamId(stream_id): int(n) for stream_id, n in rows})
+        for stream_id, sequence in heads.items():
+            if self._cache[stream_id].head.sequence != sequence:
+                del self._cache[stream_id]
 
     def _remember(self, stream_id: StreamId, state: StreamState) -> None:
         self._cache[stream_id] = state
@@ -240,11 +298,16 @@ class Decider:
 
     # --- reconciling --------------------------------------------------------------
 
-    async def _reconcile(self, partition: int) -> None:
+    async def _reconcile(self, partition: int, *, owned_only: bool = False) -> None:
         pending = await asyncio.to_thread(self._with_conn, archive.pending, partition)
         if pending:
             start = await asyncio.to_thread(self._with_conn, archive.end_offset, partition)
             tail = await self._log.read_events(partition, start)
+            if owned_only and partition not in self._assigned:
+                log.info(
+                    "partition %d moved during reconciliation; its owner settles it", partition
+                )
+                return
             await self._settle(partition, pending, tail)
         self._reconciled.add(partition)
 
@@ -311,6 +374,19 @@ def _with_positions(result: CommandResult, placed: dict[str, Position]) -> Comma
         result.command_id, result.stream_id, result.status, result.rejection, result.event_ids,
         positions or result.positions,
     )  # fmt: skip
+
+
+def _in_flight(earlier: archive.StoredResult | None, digest: str, in_this_batch: bool) -> bool:
+    """Whether another decider stored this very command's answer and is still publishing.
+
+    Answering it from here would confirm events that may not be in the log yet.
+    """
+    return (
+        earlier is not None
+        and not in_this_batch
+        and not earlier.published
+        and earlier.fingerprint == digest
+    )
 
 
 def _repeat(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import faust
 
-from accountability.services import db
+from accountability.services import db, metrics
 from accountability.services.kafka import ensure_topics
 from accountability.services.settings import Settings
 
@@ -23,6 +23,7 @@ def ready_file(settings: Settings, pid: int) -> Path:
 def run_worker(settings: Settings) -> None:
     engine = db.create(settings.database_url)
     db.create_schema(engine)
+    metrics.create_tables(engine)
     ensure_topics(settings)
     app = create_app(settings, engine)
     marker = ready_file(settings, os.getpid())

@@ -29,6 +29,7 @@ from accountability.events.commands import Actor
 from accountability.events.envelope import GENESIS_HASH, hash_body
 from accountability.events.policy import DEFAULT_POLICY
 from accountability.events.vocabulary import Role
+from accountability.graphql.access import MIDDLEWARE
 from accountability.graphql.context import RequestContext, current_actor
 from accountability.graphql.ledger import LedgerQuery
 from accountability.projections import ledger
@@ -740,7 +741,9 @@ def _execute(engine: Engine, document: str, actor: Actor | None) -> dict[str, An
     )  # fmt: skip
     token = current_actor.set(actor)
     try:
-        result = asyncio.run(schema.execute_async(document, context_value=context))
+        result = asyncio.run(
+            schema.execute_async(document, context_value=context, middleware=[MIDDLEWARE])
+        )
     finally:
         current_actor.reset(token)
     return {"data": result.data, "errors": [e.message for e in result.errors or []]}

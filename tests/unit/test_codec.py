@@ -36,6 +36,7 @@ from accountability.events.envelope import (
 )
 from accountability.events.errors import DecodeError, RejectionDetail
 from accountability.events.jsonschema import commands_schema, event_schema
+from accountability.events.privacy import SEALED_PATTERN, SealedText
 from accountability.events.types import CommandId, CountryCode, Hash, JsonValue, StreamId
 from accountability.events.vocabulary import Role
 from accountability.events.wire import (
@@ -73,8 +74,14 @@ JSON_VALUES: st.SearchStrategy[JsonValue] = st.recursive(
 )
 
 
-def values_of(kind: FieldKind, country: bool = False) -> st.SearchStrategy[object]:
-    """Any value a field of this kind may hold; a country field, any ISO-shaped code."""
+SEALED_TEXTS = st.from_regex(SEALED_PATTERN, fullmatch=True).map(SealedText)
+
+
+def values_of(
+    kind: FieldKind, country: bool = False, sealed: bool = False
+) -> st.SearchStrategy[object]:
+    """Any value a field of this kind may hold; a country field, any ISO-shaped code; a
+    sealed text field, any string of the sealed form."""
     enum = kind.enum
     base: st.SearchStrategy[object]
     if enum is not None:
@@ -89,6 +96,8 @@ def values_of(kind: FieldKind, country: bool = False) -> st.SearchStrategy[objec
         base = st.dates()
     elif country:
         base = COUNTRY_CODES
+    elif sealed:
+        base = SEALED_TEXTS
     elif kind.base is str:
         base = st.text(max_size=20)
     else:
@@ -102,16 +111,25 @@ def _is_country(hint: object) -> bool:
     return hint is CountryCode or any(_is_country(arg) for arg in get_args(hint))
 
 
+def _is_sealed(hint: object) -> bool:
+    return hint is SealedText or any(_is_sealed(arg) for arg in get_args(hint))
+
+
 def instances_of(cls: type, *, countries: bool = False) -> st.SearchStrategy[object]:
     """Payloads or commands of ``cls``, every field drawn.
 
-    The codec takes any text for a ``CountryCode``, so the round trips draw any text;
-    the JSON Schemas hold country fields to three capital letters, as the decider
-    does, so the schema checks draw ``countries``.
+    The codec takes any text for a ``CountryCode`` or a ``SealedText``, so the round
+    trips draw any text; the JSON Schemas hold country fields to three capital letters
+    and sealed text to its ``enc:v1`` form, as the decider does, so the schema checks
+    draw ``countries`` (and sealed texts with them).
     """
     hints = get_type_hints(cls)
     fields = {
-        spec.name: values_of(spec.kind, countries and _is_country(hints[spec.name]))
+        spec.name: values_of(
+            spec.kind,
+            countries and _is_country(hints[spec.name]),
+            countries and _is_sealed(hints[spec.name]),
+        )
         for spec in field_specs(cls)
     }
     if "stream" in fields:

@@ -6,7 +6,7 @@ has a real hash chain; ``when`` decides one more command; ``then_events`` and
 event ``nth(n)``, which corrections and retractions name.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass, replace
@@ -16,6 +16,8 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from accountability.events.case import CaseState, FollowUp, PaternityClaim
 from accountability.events.catalogue import (
@@ -38,6 +40,7 @@ from accountability.events.catalogue import (
     MemberStateDeclinedToInvestigate,
     MemberStateNotified,
     MemberStateRepliedIntentToInvestigate,
+    NarrativeRecorded,
     NationalInvestigationOfficerAppointed,
     PaternityClaimFiled,
     PaternityEstablished,
@@ -53,6 +56,7 @@ from accountability.events.codec import canonical_json, to_json_object
 from accountability.events.commands import (
     COMMAND_TYPES,
     Actor,
+    AddCaseNote,
     AppointNationalInvestigationOfficer,
     ArrangeChildSupport,
     CaseCommand,
@@ -65,6 +69,7 @@ from accountability.events.commands import (
     CorrectEvent,
     DeclineToInvestigate,
     DesignateFocalPoint,
+    EraseVictimData,
     EstablishPaternity,
     FilePaternityClaim,
     IdentifyAllegedPerpetrator,
@@ -75,13 +80,16 @@ from accountability.events.commands import (
     OpenInvestigation,
     ProvideVictimAssistance,
     PublishCase,
+    RecordNarrative,
     RecordVictim,
+    RegisterSigningKey,
     ReopenCase,
     RepatriatePersonnel,
     ReplyIntentToInvestigate,
     ReportAllegation,
     RequestFollowUp,
     RetractEvent,
+    RevokeSigningKey,
     SignVoluntaryCompact,
     TakeInterimAction,
     case_stream,
@@ -106,7 +114,9 @@ from accountability.events.envelope import (
 )
 from accountability.events.errors import Rejection
 from accountability.events.member_state import Contribution, MemberStateRecord
+from accountability.events.privacy import CaseKey, SealedText, seal_text
 from accountability.events.rules import CLOCK_SKEW, REASON_LIMIT, Rule
+from accountability.events.signing import Signature, b64, key_id_of
 from accountability.events.types import CaseId, CommandId, CountryCode, StreamId
 from accountability.events.vocabulary import (
     AgeGroup,
@@ -115,6 +125,7 @@ from accountability.events.vocabulary import (
     ClosureReason,
     DatePrecision,
     EntityKind,
+    ErasureReason,
     Finding,
     FocalPointRole,
     InterimAction,
@@ -341,6 +352,62 @@ def designate(
     return DesignateFocalPoint(CountryCode(ms), role)
 
 
+CASE_KEY = CaseKey("00112233445566aa", b"\x01" * 32)
+OTHER_CASE_KEY = CaseKey("ffeeddccbbaa9988", b"\x02" * 32)
+
+
+def sealed(text: str = "Account as received.", key: CaseKey = CASE_KEY) -> SealedText:
+    return seal_text(text, key, CASE, b"\x00" * 12)
+
+
+def narrate(text: str | None = None, key: CaseKey = CASE_KEY) -> RecordNarrative:
+    """Record a narrative; ``text``, when given, is passed as it is (sealed or not)."""
+    return RecordNarrative(CaseId(CASE), SealedText(text) if text is not None else sealed(key=key))
+
+
+def note(note_id: str | None = None, key: CaseKey = CASE_KEY) -> AddCaseNote:
+    return AddCaseNote(CaseId(CASE), sealed("A note.", key), note_id)
+
+
+def erase(reason: ErasureReason = ErasureReason.VICTIM_REQUEST) -> EraseVictimData:
+    return EraseVictimData(CaseId(CASE), reason)
+
+
+GAB_SIGNER = Ed25519PrivateKey.from_private_bytes(b"\x03" * 32)
+OTHER_SIGNER = Ed25519PrivateKey.from_private_bytes(b"\x04" * 32)
+
+
+def public_key(signer: Ed25519PrivateKey) -> str:
+    return b64(signer.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+GAB_KEY_ID = key_id_of(GAB_SIGNER.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def register(ms: str = "GAB", key: str | None = None) -> RegisterSigningKey:
+    return RegisterSigningKey(CountryCode(ms), key if key is not None else public_key(GAB_SIGNER))
+
+
+def revoke(key_id: str = GAB_KEY_ID, ms: str = "GAB") -> RevokeSigningKey:
+    return RevokeSigningKey(CountryCode(ms), key_id)
+
+
+Signer = Callable[[CommandEnvelope], Signature]
+"""How a step or a command is signed: with a real key, or forged."""
+
+
+def signed_by(private: Ed25519PrivateKey) -> Signer:
+    raw = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return lambda command: Signature(key_id_of(raw), private.sign(command.statement()))
+
+
+def forged(key_id: str = GAB_KEY_ID) -> Signer:
+    return lambda command: Signature(key_id, b"\x00" * 64)
+
+
+BY_GABON = signed_by(GAB_SIGNER)
+
+
 def nth(step: int) -> str:
     """The id of the event that the ``step``-th command of a ``given`` recorded."""
     return derive_event_id(f"given-{step}", 0)
@@ -381,15 +448,20 @@ class Step:
     command: Command
     actor: Actor = OFFICER
     at: datetime | None = None
+    signer: Signer | None = None
 
 
 Steps = tuple[Command | Step, ...]
 
 
 def envelope(
-    command: Command, actor: Actor = OFFICER, at: datetime = LATER, command_id: str | None = None
+    command: Command,
+    actor: Actor = OFFICER,
+    at: datetime = LATER,
+    command_id: str | None = None,
+    signer: Signer | None = None,
 ) -> CommandEnvelope:
-    return CommandEnvelope(
+    unsigned = CommandEnvelope(
         command_id=CommandId(command_id or f"cmd-{uuid4()}"),
         correlation_id="corr-test",
         actor=actor,
@@ -397,6 +469,7 @@ def envelope(
         occurred_at=at,
         command=command,
     )
+    return unsigned if signer is None else replace(unsigned, signature=signer(unsigned))
 
 
 def record(*steps: Command | Step) -> tuple[StreamState, list[Envelope]]:
@@ -407,7 +480,7 @@ def record(*steps: Command | Step) -> tuple[StreamState, list[Envelope]]:
     for number, item in enumerate(steps, 1):
         step = item if isinstance(item, Step) else Step(item)
         clock = step.at if step.at is not None else clock + timedelta(hours=1)
-        command = envelope(step.command, step.actor, clock, f"given-{number}")
+        command = envelope(step.command, step.actor, clock, f"given-{number}", step.signer)
         if state is None:
             state = initial_state(command.stream_id)
         try:
@@ -436,9 +509,13 @@ def arrange(steps: Steps, command: Command) -> StreamState:
 
 
 def when(
-    state: StreamState, command: Command, actor: Actor = OFFICER, at: datetime = LATER
+    state: StreamState,
+    command: Command,
+    actor: Actor = OFFICER,
+    at: datetime = LATER,
+    signer: Signer | None = None,
 ) -> list[Event]:
-    return decide(state, envelope(command, actor, at), NOW)
+    return decide(state, envelope(command, actor, at, signer=signer), NOW)
 
 
 def then_events(events: list[Event], *expected: Event) -> None:
@@ -507,6 +584,14 @@ def identified(
 
 
 P1_AS_NEPALESE = identified("P1", "NPL")
+NARRATED: Steps = (*REPORTED, narrate())  # the narrative is step 2
+ERASED: Steps = (*NARRATED, erase())  # the erasure is step 3
+KEYED: Steps = (Step(register(), GABON),)  # Gabon's first key, unsigned: it had none
+REVOKED_AND_REKEYED: Steps = (
+    *KEYED,
+    Step(register(key=public_key(OTHER_SIGNER)), GABON, signer=BY_GABON),
+    Step(revoke(), GABON, signer=signed_by(OTHER_SIGNER)),
+)
 CORRECTED: Steps = (*INVOLVING, correct(P1, P1_AS_NEPALESE))  # step 5
 
 
@@ -527,6 +612,7 @@ class Rejected:
     field: str | None
     actor: Actor
     at: datetime
+    signer: Signer | None = None
 
 
 def rejects(
@@ -538,8 +624,9 @@ def rejects(
     *,
     actor: Actor = OFFICER,
     at: datetime = LATER,
+    signer: Signer | None = None,
 ) -> Any:
-    return pytest.param(Rejected(steps, command, code, field, actor, at), id=id)
+    return pytest.param(Rejected(steps, command, code, field, actor, at, signer), id=id)
 
 
 REJECTIONS = [
@@ -1007,6 +1094,53 @@ REJECTIONS = [
             Rule.FORBIDDEN_MEMBER_STATE, "stream", actor=PAKISTAN),
     rejects("retract/by-oversight", INVOLVING, retract(P3), Rule.FORBIDDEN_ROLE, None,
             actor=OVERSIGHT),
+    rejects("narrative/plain-text", REPORTED, narrate("what happened, in clear"),
+            Rule.TEXT_NOT_SEALED, "text"),
+    rejects("narrative/unknown-version", REPORTED, narrate("enc:v9:00:11:22"),
+            Rule.TEXT_NOT_SEALED, "text"),
+    rejects("narrative/another-key", NARRATED, narrate(key=OTHER_CASE_KEY),
+            Rule.TEXT_KEY_MISMATCH, "text"),
+    rejects("narrative/after-erasure", ERASED, narrate(), Rule.VICTIM_DATA_ERASED, "case_id"),
+    rejects("narrative/by-member-state", ONLY_GAB, narrate(), Rule.FORBIDDEN_ROLE, None,
+            actor=GABON),
+    rejects("note/duplicate-id", (*NARRATED, note()), note("N1"), Rule.DUPLICATE_NOTE,
+            "note_id"),
+    rejects("note/bad-id", REPORTED, note("N 1"), Rule.INVALID_IDENTIFIER, "note_id"),
+    rejects("note/another-key", NARRATED, note(key=OTHER_CASE_KEY), Rule.TEXT_KEY_MISMATCH,
+            "text"),
+    rejects("note/after-erasure", ERASED, note(), Rule.VICTIM_DATA_ERASED, "case_id"),
+    rejects("erase/twice", ERASED, erase(), Rule.VICTIM_DATA_ERASED, "case_id"),
+    rejects("erase/unreported-case", (), erase(), Rule.CASE_NOT_FOUND, "case_id"),
+    rejects("erase/by-member-state", ONLY_GAB, erase(), Rule.FORBIDDEN_ROLE, None, actor=GABON),
+    rejects("correct/narrative", NARRATED, correct(2, payload(NarrativeRecorded(sealed("x")))),
+            Rule.EVENT_NOT_CORRECTABLE, "event_id"),
+    rejects("retract/erasure", ERASED, retract(3), Rule.EVENT_NOT_CORRECTABLE, "event_id"),
+    rejects("register/by-officer", (), register(), Rule.FORBIDDEN_ROLE, None),
+    rejects("register/for-another-state", (), register("NPL"), Rule.FORBIDDEN_MEMBER_STATE,
+            "member_state", actor=GABON),
+    rejects("register/not-a-key", (), register(key="not a key"), Rule.INVALID_VALUE,
+            "public_key", actor=GABON),
+    rejects("register/short-key", (), register(key=b64(b"\x01" * 31)), Rule.INVALID_VALUE,
+            "public_key", actor=GABON),
+    rejects("register/again", KEYED, register(), Rule.SIGNING_KEY_ALREADY_REGISTERED,
+            "public_key", actor=GABON, signer=BY_GABON),
+    rejects("register/second-key-unsigned", KEYED, register(key=public_key(OTHER_SIGNER)),
+            Rule.SIGNATURE_REQUIRED, "signature", actor=GABON),
+    rejects("revoke/unknown-key", (), revoke("0123456789abcdef"), Rule.UNKNOWN_SIGNING_KEY,
+            "key_id", actor=GABON),
+    rejects("revoke/already-revoked", REVOKED_AND_REKEYED, revoke(), Rule.SIGNING_KEY_REVOKED,
+            "key_id", actor=GABON, signer=signed_by(OTHER_SIGNER)),
+    rejects("revoke/by-officer", KEYED, revoke(), Rule.FORBIDDEN_ROLE, None),
+    rejects("signed/commitment-unsigned", KEYED, compact(), Rule.SIGNATURE_REQUIRED,
+            "signature", actor=GABON),
+    rejects("signed/commitment-by-unknown-key", KEYED, compact(), Rule.UNKNOWN_SIGNING_KEY,
+            "signature", actor=GABON, signer=signed_by(OTHER_SIGNER)),
+    rejects("signed/commitment-by-revoked-key", REVOKED_AND_REKEYED, compact(),
+            Rule.SIGNING_KEY_REVOKED, "signature", actor=GABON, signer=BY_GABON),
+    rejects("signed/forged", KEYED, compact(), Rule.INVALID_SIGNATURE, "signature", actor=GABON,
+            signer=forged()),
+    rejects("signed/correction-unsigned", (*KEYED, Step(contribute(), GABON, signer=BY_GABON)),
+            retract(2, stream=GAB_STREAM), Rule.SIGNATURE_REQUIRED, "signature", actor=GABON),
 ]  # fmt: skip
 
 
@@ -1016,7 +1150,7 @@ def test_a_rejected_command_names_its_rule_and_field_and_changes_nothing(row: Re
     before = deepcopy(state)
 
     with then_rejected(row.code, row.field):
-        when(state, row.command, row.actor, row.at)
+        when(state, row.command, row.actor, row.at, row.signer)
 
     assert state == before
     assert state.head == before.head
@@ -1745,7 +1879,16 @@ ACCEPTABLE = [
         "P1", CountryCode("GAB"), SanctionAuthority.MEMBER_STATE, SanctionKind.IMPRISONMENT, 18
     )), True, id="CorrectEvent"),
     pytest.param(GAB_SANCTIONED, retract(SANCTION), True, id="RetractEvent"),
+    pytest.param(ONLY_GAB, narrate(), False, id="RecordNarrative"),
+    pytest.param(ONLY_GAB, note(), False, id="AddCaseNote"),
+    pytest.param(ONLY_GAB, erase(), False, id="EraseVictimData"),
 ]  # fmt: skip
+# Commands only a Member State submits, for itself: an officer who registered a state's key
+# could sign as that state. Each with the steps it needs and how it is signed.
+STATE_ONLY = [
+    pytest.param((), register(), None, id="RegisterSigningKey"),
+    pytest.param(KEYED, revoke(), BY_GABON, id="RevokeSigningKey"),
+]
 ON_A_CASE = [
     p
     for p in ACCEPTABLE
@@ -1753,11 +1896,26 @@ ON_A_CASE = [
 ]
 CORRECTIONS = [p for p in ACCEPTABLE if isinstance(p.values[1], CorrectEvent | RetractEvent)]
 # A closed case still takes these (and corrections): publication is about the record.
-ON_A_CLOSED_CASE = (ReopenCase, PublishCase)
+ON_A_CLOSED_CASE = (ReopenCase, PublishCase, EraseVictimData)
 
 
 def test_the_acceptable_table_covers_every_command() -> None:
-    assert {type(p.values[1]).__name__ for p in ACCEPTABLE} == set(COMMAND_TYPES)
+    covered = {type(p.values[1]).__name__ for p in [*ACCEPTABLE, *STATE_ONLY]}
+    assert covered == set(COMMAND_TYPES)
+
+
+@pytest.mark.parametrize(("steps", "command", "signer"), STATE_ONLY)
+def test_only_the_state_itself_manages_its_signing_keys(
+    steps: Steps, command: Command, signer: Signer | None
+) -> None:
+    state = arrange(steps, command)
+
+    assert when(state, command, GABON, signer=signer)
+    for other in (OFFICER, OVERSIGHT):
+        with then_rejected(Rule.FORBIDDEN_ROLE, None):
+            when(state, command, other)
+    with then_rejected(Rule.FORBIDDEN_MEMBER_STATE, "member_state"):
+        when(state, command, NEPAL, signer=signer)
 
 
 @pytest.mark.parametrize(("steps", "command", "member_state_may"), ACCEPTABLE)
@@ -2038,7 +2196,10 @@ def test_a_retracted_report_withdraws_the_case_but_corrections_go_on() -> None:
         when(state, correct(REPORT, reported()))
 
 
-@pytest.mark.parametrize(("steps", "command", "member_state_may"), ON_A_CASE)
+@pytest.mark.parametrize(
+    ("steps", "command", "member_state_may"),
+    [p for p in ON_A_CASE if not isinstance(p.values[1], EraseVictimData)],
+)
 def test_a_withdrawn_case_takes_no_command(
     steps: Steps, command: Command, member_state_may: bool
 ) -> None:

@@ -5,13 +5,19 @@ Every event type is sealed from a realistic command and checked against the publ
 reason they are broken.
 """
 
+import base64
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import jsonschema
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from accountability.events import catalogue as ev
+from accountability.events import commands as cm
 from accountability.events.catalogue import (
     EVENT_TYPES,
     AllegationReported,
@@ -93,6 +99,8 @@ from accountability.events.jsonschema import (
     event_schema_file,
     schema_documents,
 )
+from accountability.events.privacy import CaseKey, seal_text
+from accountability.events.signing import Signature, b64, key_id_of
 from accountability.events.types import CaseId, CommandId, CountryCode, Hash
 from accountability.events.vocabulary import (
     AgeGroup,
@@ -101,6 +109,7 @@ from accountability.events.vocabulary import (
     ClosureReason,
     DatePrecision,
     EntityKind,
+    ErasureReason,
     Finding,
     FocalPointRole,
     InterimAction,
@@ -403,6 +412,43 @@ EXAMPLES = [
 ]
 
 
+# Narratives, notes, erasure and signing keys.
+SEALED = seal_text("Account as received.", CaseKey("0f1e2d3c4b5a6978", b"k" * 32), CASE, b"n" * 12)
+CANADA_KEY = b64(
+    Ed25519PrivateKey.from_private_bytes(b"\x07" * 32)
+    .public_key()
+    .public_bytes(Encoding.Raw, PublicFormat.Raw)
+)
+CANADA_KEY_ID = key_id_of(base64.b64decode(CANADA_KEY))
+EXAMPLES += [
+    pytest.param(
+        OFFICER, cm.RecordNarrative(CASE, SEALED), ev.NarrativeRecorded(SEALED),
+        id="NarrativeRecorded",
+    ),
+    pytest.param(
+        OFFICER, cm.AddCaseNote(CASE, SEALED), ev.CaseNoteAdded("N1", SEALED), id="CaseNoteAdded"
+    ),
+    pytest.param(
+        OFFICER,
+        cm.EraseVictimData(CASE, ErasureReason.VICTIM_REQUEST),
+        ev.VictimDataErased("0f1e2d3c4b5a6978", ErasureReason.VICTIM_REQUEST),
+        id="VictimDataErased",
+    ),
+    pytest.param(
+        CANADA,
+        cm.RegisterSigningKey(CAN, CANADA_KEY),
+        ev.SigningKeyRegistered(CAN, CANADA_KEY_ID, CANADA_KEY),
+        id="SigningKeyRegistered",
+    ),
+    pytest.param(
+        CANADA,
+        cm.RevokeSigningKey(CAN, CANADA_KEY_ID),
+        ev.SigningKeyRevoked(CAN, CANADA_KEY_ID),
+        id="SigningKeyRevoked",
+    ),
+]  # fmt: skip
+
+
 def command_envelope(actor: Actor, command: AnyCommand) -> CommandEnvelope:
     command_id = "0b7e3c1a-52d4-4f7e-8a61-3c9d2e5f7a10"
     return CommandEnvelope(
@@ -441,6 +487,32 @@ def test_the_command_behind_each_example_fits_the_commands_schema(actor, command
     document = json.loads(encode_command(command_envelope(actor, command)))
 
     _validator(_published(COMMANDS_FILE)).validate(document)
+
+
+def test_a_signed_command_and_its_event_fit_the_schemas_and_an_unsigned_one_has_no_signature():
+    command = replace(
+        command_envelope(CANADA, ReplyIntentToInvestigate(CASE, CAN)),
+        signature=Signature(CANADA_KEY_ID, b"s" * 64),
+    )
+    head = StreamHead(5, Hash(hashlib.sha256(b"the fifth event").hexdigest()))
+    [(_, raw)] = seal(head, command, [MemberStateRepliedIntentToInvestigate(CAN)], NAIROBI_NOON)
+    document = json.loads(raw)
+
+    _validator(_published(COMMANDS_FILE)).validate(json.loads(encode_command(command)))
+    _validator(_published(ENVELOPE_FILE)).validate(document)
+    assert document["signature"]["command"] == {
+        "type": "ReplyIntentToInvestigate",
+        "payload": {"case_id": CASE, "member_state": "CAN"},
+    }
+    _, unsigned = sealed(CANADA, ReplyIntentToInvestigate(CASE, CAN),
+                         MemberStateRepliedIntentToInvestigate(CAN))  # fmt: skip
+    assert b'"signature"' not in unsigned
+    broken = {**document, "signature": {**document["signature"], "signature": "short"}}
+    with pytest.raises(jsonschema.ValidationError):
+        _validator(_published(ENVELOPE_FILE)).validate(broken)
+
+
+NAIROBI_NOON = datetime(2024, 6, 3, 9, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("actor", "command", "event"), EXAMPLES)

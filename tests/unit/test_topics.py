@@ -5,7 +5,14 @@ from dataclasses import replace
 import pytest
 
 from accountability.services.settings import Settings
-from accountability.services.topics import COMMANDS, EVENTS, RESULTS, partition_for, topic_specs
+from accountability.services.topics import (
+    COMMANDS,
+    DEAD_LETTERS,
+    EVENTS,
+    RESULTS,
+    partition_for,
+    topic_specs,
+)
 
 
 @pytest.fixture
@@ -18,8 +25,11 @@ def production() -> Settings:
     )
 
 
-def test_events_are_kept_for_ever_and_never_compacted(production: Settings) -> None:
-    (events,) = [t for t in topic_specs(production) if t.name == EVENTS]
+@pytest.mark.parametrize("name", [EVENTS, DEAD_LETTERS])
+def test_events_and_dead_letters_are_kept_for_ever_and_never_compacted(
+    production: Settings, name: str
+) -> None:
+    (events,) = [t for t in topic_specs(production) if t.name == name]
 
     assert events.config["retention.ms"] == "-1"
     assert events.config["retention.bytes"] == "-1"
@@ -29,7 +39,7 @@ def test_events_are_kept_for_ever_and_never_compacted(production: Settings) -> N
 def test_every_topic_has_the_configured_replication(production: Settings) -> None:
     specs = {t.name: t for t in topic_specs(production)}
 
-    assert set(specs) == {COMMANDS, EVENTS, RESULTS}
+    assert set(specs) == {COMMANDS, EVENTS, RESULTS, DEAD_LETTERS}
     for spec in specs.values():
         assert (spec.partitions, spec.replication_factor) == (12, 3)
         assert spec.config["min.insync.replicas"] == "2"
