@@ -42,6 +42,13 @@ def encode_command(envelope: CommandEnvelope) -> bytes:
     return canonical_json(command_to_json(envelope))
 
 
+def _optional_text(data: JsonObject, key: str) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        raise DecodeError(f"command field '{key}' must be a string", key)
+    return value
+
+
 def _text(data: JsonObject, key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value:
@@ -70,7 +77,7 @@ def decode_command(raw: bytes | str) -> CommandEnvelope:
     )
     if not envelope.stream_id.startswith((CASE_STREAM_PREFIX, STATE_STREAM_PREFIX)):
         raise DecodeError(
-            f"stream '{envelope.stream_id}' is neither case:<id> nor state:<ISO3>", "stream"
+            f"stream '{envelope.stream_id}' is neither case:<id> nor state:<ISO3>", "stream_id"
         )
     if data.get("stream_id") != envelope.stream_id:
         raise DecodeError(
@@ -137,7 +144,8 @@ def decode_result(raw: bytes | str) -> CommandResult:
         raise DecodeError("command result needs event_ids and positions lists")
     return CommandResult(
         command_id=CommandId(_text(data, "command_id")),
-        stream_id=StreamId(_text(data, "stream_id")),
+        # Empty when the decider could not read the command's stream (an undecodable one).
+        stream_id=StreamId(_optional_text(data, "stream_id")),
         status="accepted" if status == "accepted" else "rejected",
         rejection=rejection,
         event_ids=tuple(str(e) for e in event_ids),

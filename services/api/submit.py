@@ -19,12 +19,12 @@ from sqlalchemy import Connection, Engine, select
 
 from accountability.events.commands import Command, CommandEnvelope, EraseVictimData
 from accountability.events.envelope import decode_envelope
-from accountability.events.errors import RejectionDetail
+from accountability.events.errors import DecodeError, RejectionDetail
 from accountability.events.privacy import OpenedText, SealedText, text_problem
 from accountability.events.rules import Rule
 from accountability.events.signing import Signature
 from accountability.events.types import CommandId
-from accountability.events.wire import CommandResult, Position
+from accountability.events.wire import CommandResult, Position, decode_command, encode_command
 from accountability.graphql.context import (
     Accepted,
     Refused,
@@ -76,6 +76,20 @@ class SqlReader:
             return keys.open_texts(conn, case_id, texts, self._clock())
 
 
+def _unreadable(envelope: CommandEnvelope) -> RejectionDetail | None:
+    """Why the decider could not read ``envelope`` back, if it could not.
+
+    The wire decoder is stricter than the types (a stream id must be ``case:…`` or
+    ``state:…``); checking here answers at once instead of after a round trip to a
+    decider whose answer would name no stream.
+    """
+    try:
+        decode_command(encode_command(envelope))
+    except DecodeError as exc:
+        return RejectionDetail("INVALID_COMMAND", str(exc), exc.field)
+    return None
+
+
 class CommandService:
     def __init__(
         self,
@@ -113,6 +127,9 @@ class CommandService:
             command=command,
             signature=signature,
         )
+        unreadable = _unreadable(envelope)
+        if unreadable is not None:
+            return Rejected(envelope.command_id, envelope.stream_id, unreadable)
         refusal = await asyncio.to_thread(self._signature_problem, envelope)
         if refusal is not None:
             return Rejected(envelope.command_id, envelope.stream_id, refusal)

@@ -241,6 +241,9 @@ def test_bad_commands_are_precise_rejections_that_write_nothing(
     not_theirs = pakistan.mutate(
         "replyIntentToInvestigate", "MemberStateInput", {"caseId": "E2E-3", "memberState": "PAK"}
     )
+    no_stream = officer.mutate(
+        "retractEvent", "RetractEventInput", {"streamId": "", "eventId": "e", "reason": "typo"}
+    )
     unknown_query = officer.post('{ country(code: "XYZ") { code } }').json()
     missing_case = officer.post('{ case(id: "E2E-NONE") { caseId } }').json()
     trail = officer.post('{ auditTrail(streamId: "case:E2E-3") { edges { node { type } } } }')
@@ -249,6 +252,7 @@ def test_bad_commands_are_precise_rejections_that_write_nothing(
     assert (unknown_country["code"], unknown_country["field"]) == ("UNKNOWN_COUNTRY", "nationality")
     assert (too_early["code"], too_early["field"]) == ("OUT_OF_ORDER", "occurredAt")
     assert (not_theirs["code"], not_theirs["field"]) == ("FORBIDDEN_MEMBER_STATE", "caseId")
+    assert (no_stream["code"], no_stream["field"]) == ("INVALID_COMMAND", "streamId")
     assert unknown_query["errors"][0]["extensions"]["code"] == "UNKNOWN_COUNTRY"
     assert missing_case["errors"][0]["extensions"]["code"] == "CASE_NOT_FOUND"
     types = [e["node"]["type"] for e in trail.json()["data"]["auditTrail"]["edges"]]

@@ -16,9 +16,14 @@ from support.domain import T0, command, state_actor
 
 from accountability.events import commands as c
 from accountability.events.envelope import GENESIS_HASH, StreamHead, verify_link
-from accountability.events.types import CaseId, CountryCode
+from accountability.events.types import CaseId, CountryCode, StreamId
 from accountability.events.vocabulary import AllegationType, PersonnelCategory, Sex
-from accountability.events.wire import CommandResult, decode_result, encode_command
+from accountability.events.wire import (
+    CommandResult,
+    decode_result,
+    encode_command,
+    encode_result,
+)
 from accountability.services import archive
 from accountability.services.store import audit_archive
 from accountability.services.worker.decider import Decider, IncomingCommand
@@ -161,6 +166,20 @@ def test_an_undecodable_command_is_rejected_when_it_names_its_id(engine: Engine)
     (answer,) = log.results
     assert answer.rejection is not None
     assert (answer.command_id, answer.rejection.code) == ("x-1", "INVALID_COMMAND")
+
+
+def test_a_command_without_a_readable_stream_gets_an_answer_the_api_can_read(
+    engine: Engine,
+) -> None:
+    log = MemoryLog()
+    sent = encode_command(command(c.RetractEvent(StreamId(""), "e", "r"), command_id="retract-1"))
+
+    run(Decider(engine, log), sent)
+
+    (answer,) = log.results
+    assert decode_result(encode_result(answer)) == answer
+    assert answer.rejection is not None
+    assert (answer.stream_id, answer.rejection.field) == ("", "stream_id")
 
 
 def test_events_decided_but_not_published_are_published_before_anything_else(
