@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
     select,
 )
 
@@ -140,6 +141,11 @@ class AuditLogProjection:
         insert_ignoring_duplicates(conn, audit_log, entries)
         insert_ignoring_duplicates(conn, audit_anomalies, anomalies)
         heads.flush(conn)
+
+    def forget(self, conn: Connection, stream_id: str) -> None:
+        """Delete every row of ``stream_id``, so that its events can be applied afresh."""
+        for table in (audit_log, audit_stream_heads, audit_anomalies):
+            conn.execute(delete(table).where(table.c.stream_id == stream_id))
 
 
 def _chain_error(record: Record, previous_hash: str, previous_sequence: int) -> str | None:

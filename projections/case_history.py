@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     select,
 )
 
@@ -284,6 +285,19 @@ class CaseHistoryProjection:
         insert_ignoring_duplicates(conn, stream_events, fresh_rows)
         for writer in (cases, units, follow_ups, commitments):
             writer.flush(conn)
+
+    def forget(self, conn: Connection, stream_id: str) -> None:
+        """Delete every row of ``stream_id``, every version included, to apply it afresh."""
+        conn.execute(delete(stream_events).where(stream_events.c.stream_id == stream_id))
+        if stream_id.startswith(STATE_STREAM_PREFIX):
+            code = stream_id.removeprefix(STATE_STREAM_PREFIX)
+            conn.execute(
+                delete(commitment_versions).where(commitment_versions.c.member_state == code)
+            )
+            return
+        case_id = stream_id.removeprefix(CASE_STREAM_PREFIX)
+        for table in (case_versions, unit_versions, state_case_versions):
+            conn.execute(delete(table).where(table.c.case_id == case_id))
 
 
 def _write_case(

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import (
     BigInteger,
@@ -89,6 +89,15 @@ class Projection(Protocol):
     def tables(self) -> tuple[Table, ...]: ...
 
     def apply(self, conn: Connection, records: Sequence[Record]) -> None: ...
+
+
+@runtime_checkable
+class StreamScoped(Projection, Protocol):
+    """A projection whose rows belong to streams, so that one stream can be rebuilt alone."""
+
+    def forget(self, conn: Connection, stream_id: str) -> None:
+        """Delete everything the projection holds of ``stream_id``."""
+        ...
 
 
 class Ordering(StrEnum):

@@ -119,12 +119,74 @@ def _cmd_credentials(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
-    from .rebuild import rebuild_all
+    from accountability.events.codec import parse_instant
+    from accountability.events.errors import DecodeError
+    from accountability.projections import all_projections
 
-    report = rebuild_all(settings)
+    from . import db
+    from .blue_green import RebuildRefused, rebuild_beside
+    from .progress import ProgressBar
+    from .rebuild import rebuild_into
+    from .stream_rebuild import rebuild_stream
+
+    known = {p.name: p for p in all_projections()}
+    unknown = sorted(set(args.projection or ()) - known.keys())
+    if unknown:
+        print(f"unknown projection {unknown[0]!r} (known: {', '.join(known)})", file=sys.stderr)
+        return 2
+    chosen = [known[n] for n in args.projection] if args.projection else None
+    stream = args.stream or (f"case:{args.case}" if args.case else None)
+    if args.as_of is not None and args.into is None:
+        print("--as-of rebuilds into a separate database: give --into URL", file=sys.stderr)
+        return 2
+    if stream is not None and args.into is not None:
+        print("--stream/--case rebuild the live read models: leave out --into", file=sys.stderr)
+        return 2
+    if args.into is not None and db.same_database(args.into, settings.database_url):
+        print("--into names the live database: give another one", file=sys.stderr)
+        return 2
+    try:
+        as_of = None if args.as_of is None else parse_instant(args.as_of, "--as-of")
+    except DecodeError as exc:
+        print(f"--as-of: {exc}", file=sys.stderr)
+        return 2
+    bootstrap, partitions = settings.kafka_bootstrap_servers, settings.topic_partitions
+    bar = None if args.quiet else ProgressBar("rebuild")
+    target = args.into or settings.database_url
+    engine = db.create(target)
+    try:
+        db.create_schema(engine)
+        if stream is not None:
+            one = rebuild_stream(engine, bootstrap, partitions, stream, projections=chosen)
+            print(
+                f"rebuilt {one.stream_id} in {', '.join(one.projections)} from {one.events} "
+                f"events of partition {one.partition}"
+                + (f" ({', '.join(one.skipped)} keep no rows per stream)" if one.skipped else "")
+            )
+            return 0
+        if args.into is not None:
+            copy = rebuild_into(
+                engine, bootstrap, partitions, projections=chosen, until=as_of, progress=bar
+            )
+            if bar is not None:
+                bar.finish(copy.events)
+            when = "" if as_of is None else f" as of {args.as_of}"
+            print(f"rebuilt {copy.events} events{when} into a separate database "
+                  f"in {copy.seconds:.1f}s ({copy.events_per_second:,.0f} events/s)")  # fmt: skip
+            return 0
+        report = rebuild_beside(engine, bootstrap, partitions, projections=chosen, progress=bar)
+    except RebuildRefused as exc:
+        print(f"rebuild refused: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    if bar is not None:
+        bar.finish(report.filled.events)
     print(
-        f"rebuilt {report.events} events in {report.seconds:.1f}s "
-        f"({report.events_per_second:,.0f} events/s)"
+        f"rebuilt {', '.join(report.projections)} beside the live tables from "
+        f"{report.filled.events} events in {report.filled.seconds:.1f}s "
+        f"({report.filled.events_per_second:,.0f} events/s), then switched after catching up "
+        f"{report.caught_up} more; readers were held off for {report.switch_seconds * 1000:.0f} ms"
     )
     return 0
 
@@ -251,9 +313,26 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("credential_id")
     creds.set_defaults(handler=_cmd_credentials)
 
-    sub.add_parser("rebuild", help="rebuild every read model from offset 0").set_defaults(
-        handler=_cmd_rebuild
+    rebuild = sub.add_parser(
+        "rebuild",
+        help="rebuild read models from offset 0 beside the live ones, then switch atomically",
     )
+    rebuild.add_argument(
+        "--projection", action="append", metavar="NAME",
+        help="only this read model (repeatable): audit_log, case_history, ledger",
+    )  # fmt: skip
+    one = rebuild.add_mutually_exclusive_group()
+    one.add_argument("--stream", help="rebuild one stream in place (case:<id> or state:<ISO3>)")
+    one.add_argument("--case", help="rebuild one case in place (same as --stream case:<id>)")
+    rebuild.add_argument(
+        "--into", metavar="URL", help="rebuild into this separate database instead (a copy)"
+    )
+    rebuild.add_argument(
+        "--as-of", metavar="INSTANT",
+        help="with --into: only the events recorded up to this ISO 8601 instant",
+    )  # fmt: skip
+    rebuild.add_argument("--quiet", action="store_true", help="no progress bar")
+    rebuild.set_defaults(handler=_cmd_rebuild)
     sub.add_parser("demo", help="load the demo dataset into a running stack").set_defaults(
         handler=_cmd_demo
     )

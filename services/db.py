@@ -3,9 +3,10 @@
 Both go through the same SQLAlchemy Core code; only the connection set-up differs.
 """
 
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 
 from accountability.projections import all_projections
 from accountability.projections.ledger import checkpoint_metadata
@@ -34,6 +35,22 @@ def create(url: Secret | str, *, writer: bool = True, **options: Any) -> Engine:
     options.setdefault("pool_pre_ping", True)
     options.setdefault("pool_size", 10)
     return create_engine(raw, **options)
+
+
+def same_database(a: Secret | str, b: Secret | str) -> bool:
+    """Whether two URLs name the same database (SQLite files compared by path)."""
+    first, second = (make_url(_plain(u)) for u in (a, b))
+    if first.get_backend_name() != second.get_backend_name():
+        return False
+    if first.get_backend_name() == "sqlite":
+        return Path(first.database or "").resolve() == Path(second.database or "").resolve()
+    return (first.host, first.port or 5432, first.database) == (
+        second.host, second.port or 5432, second.database,
+    )  # fmt: skip
+
+
+def _plain(url: Secret | str) -> str:
+    return url.reveal() if isinstance(url, Secret) else url
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:

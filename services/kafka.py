@@ -61,8 +61,11 @@ async def read_partition(
     *,
     timeout: float = 30.0,
     max_records: int | None = None,
+    key: bytes | None = None,
 ) -> list[tuple[int, bytes]]:
     """Read ``topic``/``partition`` from ``start`` to its end, as (offset, value) pairs.
+
+    With ``key``, only the records of that key are kept (one stream's events).
 
     The end is the high watermark reported in fetch responses; the embedded broker
     answers ListOffsets(latest) wrongly (BROKER.md), so ``end_offsets`` is not used.
@@ -85,7 +88,7 @@ async def read_partition(
         while True:
             batch = await consumer.getmany(tp, timeout_ms=200, max_records=10_000)
             for message in batch.get(tp, []):
-                if message.value is not None:
+                if message.value is not None and (key is None or message.key == key):
                     records.append((message.offset, message.value))
             highwater = consumer.highwater(tp)
             if highwater is not None and await consumer.position(tp) >= highwater:

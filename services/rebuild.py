@@ -5,23 +5,31 @@ A rebuild does not go through Faust: Faust spends about 70 µs on every event
 hands over thousands of records per call. Batches are applied with the same
 ``apply_batch`` as the live projector, each in its own transaction with its
 checkpoints, so a rebuild that stops half-way resumes where it stopped.
+
+This module fills a database; ``blue_green.py`` rebuilds beside the live read
+models and switches, ``stream_rebuild.py`` rebuilds one stream in place.
 """
 
 import asyncio
+import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import Engine
 
+from accountability.events.codec import parse_instant
+from accountability.events.errors import DomainError
 from accountability.projections import all_projections
 from accountability.projections.runner import Projection, RawRecord, apply_batch, load_checkpoints
 from accountability.projections.sql import metadata as read_models
 
-from . import db
-from .settings import Settings
 from .topics import EVENTS
+
+Progress = Callable[[int, int | None], None]
+"""Told (records read so far, records to read in all or None while unknown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +47,16 @@ async def read_log(
     partitions: int,
     start: dict[int, int] | None = None,
     batch_size: int = 5000,
+    *,
+    until: datetime | None = None,
+    progress: Progress | None = None,
 ) -> AsyncIterator[list[RawRecord]]:
     """Every record of the events topic from ``start`` (default 0) to the end, in batches.
 
     The end of each partition is the high watermark seen in fetch responses, read
     once the first fetch has answered (ListOffsets is wrong on the embedded broker).
+    With ``until``, each partition ends before its first event recorded later: a
+    prefix of every partition, as the log stood at that instant.
     """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -57,29 +70,52 @@ async def read_log(
     try:
         tps = [TopicPartition(EVENTS, p) for p in range(partitions)]
         consumer.assign(tps)
+        first = {tp: (start or {}).get(tp.partition, 0) for tp in tps}
         for tp in tps:
-            consumer.seek(tp, (start or {}).get(tp.partition, 0))
+            consumer.seek(tp, first[tp])
         ends: dict[TopicPartition, int] = {}
+        read = 0
         while True:
             fetched = await consumer.getmany(*tps, timeout_ms=200, max_records=batch_size)
-            batch = [
-                (tp.partition, message.offset, message.value)
-                for tp, messages in fetched.items()
-                for message in messages
-                if message.value is not None
-            ]
+            batch: list[RawRecord] = []
+            for tp, messages in fetched.items():
+                for message in messages:
+                    if until is not None and _recorded_after(message.value, until):
+                        ends[tp] = message.offset  # the prefix ends here, for good
+                        consumer.pause(tp)
+                        break
+                    if message.value is not None:
+                        batch.append((tp.partition, message.offset, message.value))
+            read += len(batch)
             if batch:
                 yield batch
             for tp in tps:
                 highwater = consumer.highwater(tp)
-                if highwater is not None:
+                if highwater is not None and tp not in consumer.paused():
                     ends[tp] = highwater
-            if len(ends) == len(tps):
+            known = len(ends) == len(tps)
+            if progress is not None:
+                progress(read, sum(ends[tp] - first[tp] for tp in tps) if known else None)
+            if known:
                 positions = [await consumer.position(tp) for tp in tps]
-                if all(pos >= ends[tp] for tp, pos in zip(tps, positions, strict=True)):
+                if all(
+                    tp in consumer.paused() or pos >= ends[tp]
+                    for tp, pos in zip(tps, positions, strict=True)
+                ):
                     return
     finally:
         await consumer.stop()
+
+
+def _recorded_after(value: bytes | None, until: datetime) -> bool:
+    """Whether ``value`` is an event recorded after ``until``; unreadable ones are not."""
+    if value is None:
+        return False
+    try:
+        recorded = json.loads(value)["recorded_at"]
+        return parse_instant(recorded) > until
+    except (ValueError, KeyError, TypeError, DomainError):
+        return False
 
 
 def reset_read_models(engine: Engine) -> None:
@@ -96,8 +132,13 @@ def rebuild_into(
     projections: Sequence[Projection] | None = None,
     batch_size: int = 5000,
     fresh: bool = True,
+    until: datetime | None = None,
+    progress: Progress | None = None,
 ) -> RebuildReport:
-    """Rebuild every read model in ``engine`` from the log; resume unless ``fresh``."""
+    """Rebuild the read models in ``engine`` from the log; resume unless ``fresh``.
+
+    ``until`` stops at the log as it stood at that instant (see :func:`read_log`).
+    """
     chosen = list(projections or all_projections())
     if fresh:
         reset_read_models(engine)
@@ -112,7 +153,8 @@ def rebuild_into(
     async def run() -> int:
         count = 0
         pending: asyncio.Future[None] | None = None
-        async for batch in read_log(bootstrap, partitions, start, batch_size):
+        log = read_log(bootstrap, partitions, start, batch_size, until=until, progress=progress)
+        async for batch in log:
             if pending is not None:
                 await pending  # one batch applies while the next one is fetched
             pending = asyncio.ensure_future(asyncio.to_thread(apply, batch))
@@ -124,13 +166,3 @@ def rebuild_into(
     started = time.perf_counter()
     count = asyncio.run(run())
     return RebuildReport(count, time.perf_counter() - started)
-
-
-def rebuild_all(settings: Settings) -> RebuildReport:
-    """Rebuild the configured database's read models; stop the worker first."""
-    engine = db.create(settings.database_url)
-    db.create_schema(engine)
-    try:
-        return rebuild_into(engine, settings.kafka_bootstrap_servers, settings.topic_partitions)
-    finally:
-        engine.dispose()

@@ -33,6 +33,7 @@ from accountability.events.vocabulary import (
 from accountability.projections.audit_log import audit_log
 from accountability.services import credentials, db
 from accountability.services.api.bus import CommandBus, NotConfirmed
+from accountability.services.blue_green import rebuild_beside
 from accountability.services.demo import wait_for_read_models
 from accountability.services.rebuild import rebuild_into
 from accountability.services.settings import Secret, Settings
@@ -352,6 +353,43 @@ def test_a_worker_killed_mid_stream_resumes_and_matches_a_clean_rebuild(
             chains = conn.execute(select(audit_log.c.chain_valid)).scalars().all()
         assert chains == [True] * (60 * 4)
         clean.dispose()
+
+
+def test_a_blue_green_rebuild_while_the_worker_projects_loses_and_doubles_nothing(
+    tmp_path: Path,
+) -> None:
+    settings = stack_settings(tmp_path / "data")
+    with EmbeddedStack(settings) as stack:
+        bus = CommandBus(settings)
+        bus.start()
+        first = [_case_commands(f"G-{n:03d}") for n in range(30)]
+        asyncio.run(_submit_until_answered(bus, first))
+        more = [_case_commands(f"H-{n:03d}") for n in range(40)]
+        errors: list[BaseException] = []
+
+        def submit() -> None:
+            try:
+                asyncio.run(_submit_until_answered(bus, more))
+            except BaseException as exc:
+                errors.append(exc)
+
+        submitter = threading.Thread(target=submit)
+        submitter.start()  # the live worker keeps projecting through the rebuild and switch
+        assert stack.engine is not None
+        assert stack.broker is not None
+        report = rebuild_beside(stack.engine, stack.broker.bootstrap, settings.topic_partitions)
+        submitter.join(timeout=300)
+        bus.stop()
+        assert errors == []
+        assert report.filled.events >= 30 * 4
+        assert wait_for_read_models(stack.engine)
+        live = snapshot(stack.engine)
+        clean = db.create(f"sqlite:///{tmp_path / 'clean.db'}")
+        db.create_schema(clean)
+        rebuild_into(clean, stack.broker.bootstrap, settings.topic_partitions)
+
+        assert snapshot(clean) == live
+        assert len(live["audit_log"]) == (30 + 40) * 4
 
 
 def test_a_restarted_stack_keeps_every_event_and_continues_each_chain(tmp_path: Path) -> None:
