@@ -269,12 +269,36 @@ def envelope_from_json(
 def decode_and_hash(
     raw: bytes | str, upcasters: Mapping[tuple[str, int], Upcaster] = UPCASTERS
 ) -> tuple[Envelope, Hash]:
-    """Decode ``raw`` and recompute its hash from the same parse: (envelope, recomputed)."""
+    """Decode ``raw`` and recompute its hash from the same parse: (envelope, recomputed).
+
+    Stored bytes are canonical, so their hash is checked by cutting the ``hash`` member
+    out of them; only bytes that fail that are re-encoded, which tells a content change
+    from mere formatting.
+    """
     data = loads_object(raw, "envelope")
-    claimed = data.pop("hash", None)
-    recomputed = hash_body(data)
-    data["hash"] = claimed
-    return envelope_from_json(data, upcasters), recomputed
+    claimed = data.get("hash")
+    recomputed = None
+    if isinstance(claimed, str):
+        recomputed = hash_without_member(raw.encode() if isinstance(raw, str) else raw, claimed)
+    if recomputed != claimed:
+        recomputed = hash_body({k: v for k, v in data.items() if k != "hash"})
+    return envelope_from_json(data, upcasters), Hash(recomputed)
+
+
+def hash_without_member(raw: bytes, claimed: str) -> str | None:
+    """SHA-256 (hex) of an envelope's stored bytes with its ``"hash":"<claimed>"`` cut out.
+
+    Canonical JSON sorts keys and puts no space anywhere, so an envelope's bytes are
+    ``…"event_id":"…","hash":"<hex>","occurred_at":…``: cutting that member (with
+    its comma) leaves exactly the canonical encoding of the envelope without its hash,
+    which is what was hashed (:func:`hash_body`). None when the member is not there.
+    Inside a JSON string a quote is escaped, so the member cannot be mistaken for text.
+    """
+    marker = b',"hash":"' + claimed.encode() + b'"'
+    cut = raw.find(marker)
+    if cut < 0:
+        return None
+    return hashlib.sha256(raw[:cut] + raw[cut + len(marker) :]).hexdigest()
 
 
 def stored_hash_of(raw: bytes | str) -> tuple[Hash, Hash]:

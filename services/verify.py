@@ -53,7 +53,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, inspect
 
 from accountability.events import merkle
-from accountability.events.envelope import GENESIS_HASH, hash_body
+from accountability.events.envelope import GENESIS_HASH, hash_body, hash_without_member
 from accountability.events.errors import DecodeError
 from accountability.events.signing import (
     PUBLIC_KEY_BYTES,
@@ -621,22 +621,6 @@ def _with(located: Problem, what: str) -> Problem:
         what, located.kind, located.partition, located.offset, located.stream_id,
         located.sequence, located.event_id, located.checkpoint_id,
     )  # fmt: skip
-
-
-def hash_without_member(raw: bytes, claimed: str) -> str | None:
-    """SHA-256 (hex) of an envelope's stored bytes with its ``"hash":"<claimed>"`` cut out.
-
-    Canonical JSON sorts keys and puts no space anywhere, so an envelope's bytes are
-    ``…"event_id":"…","hash":"<hex>","occurred_at":…``: cutting that member (with
-    its comma) leaves exactly the canonical encoding of the envelope without its hash,
-    which is what was hashed (``events.envelope.hash_body``). None when the member is
-    not there.
-    """
-    marker = b',"hash":"' + claimed.encode() + b'"'
-    cut = raw.find(marker)
-    if cut < 0:
-        return None
-    return _sha256(raw[:cut] + raw[cut + len(marker) :]).hexdigest()
 
 
 def _hash_problem(data: dict[str, Any], claimed: str) -> str:

@@ -29,6 +29,7 @@ from accountability.events.codec import (
 from accountability.events.commands import COMMAND_TYPES, Actor, CommandEnvelope
 from accountability.events.envelope import (
     StreamHead,
+    decode_and_hash,
     decode_envelope,
     encode_envelope,
     seal,
@@ -315,6 +316,21 @@ def test_envelopes_round_trip_through_their_canonical_bytes(sealed):
         assert encode_envelope(decoded) == stored
         assert stored_hash_of(stored) == (envelope.hash, envelope.hash)
         assert _floats_in(json.loads(stored)) == []
+
+
+@PROPERTIES
+@given(SEALED)
+def test_the_recomputed_hash_tells_a_changed_content_from_a_reformatting(sealed):
+    for envelope, stored in sealed:
+        reformatted = json.dumps(json.loads(stored), indent=1).encode()
+        data = json.loads(stored)
+        data["sequence"] += 1
+        tampered = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+        assert decode_and_hash(stored) == (envelope, envelope.hash)
+        assert decode_and_hash(reformatted) == (envelope, envelope.hash)
+        assert decode_and_hash(stored.decode()) == (envelope, envelope.hash)
+        assert decode_and_hash(tampered)[1] != envelope.hash
 
 
 @PROPERTIES

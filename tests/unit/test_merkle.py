@@ -16,8 +16,7 @@ from support.domain import Log
 
 from accountability.events import merkle
 from accountability.events.codec import canonical_json
-from accountability.events.envelope import hash_body, stored_hash_of
-from accountability.services.verify import hash_without_member
+from accountability.events.envelope import hash_body, hash_without_member, stored_hash_of
 
 # --- the RFC, read literally -----------------------------------------------------------
 
