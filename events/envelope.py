@@ -277,12 +277,12 @@ def decode_and_hash(
     """
     data = loads_object(raw, "envelope")
     claimed = data.get("hash")
-    recomputed = None
-    if isinstance(claimed, str):
-        recomputed = hash_without_member(raw.encode() if isinstance(raw, str) else raw, claimed)
-    if recomputed != claimed:
+    stored = raw.encode() if isinstance(raw, str) else raw
+    if isinstance(claimed, str) and hash_without_member(stored, claimed) == claimed:
+        recomputed = Hash(claimed)
+    else:
         recomputed = hash_body({k: v for k, v in data.items() if k != "hash"})
-    return envelope_from_json(data, upcasters), Hash(recomputed)
+    return envelope_from_json(data, upcasters), recomputed
 
 
 def hash_without_member(raw: bytes, claimed: str) -> str | None:

@@ -1,10 +1,13 @@
 """SQL helpers shared by the read models: UTC instants and portable upserts."""
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, MetaData, Table, TypeDecorator, tuple_
+from sqlalchemy import Connection, DateTime, MetaData, Table, TypeDecorator, bindparam, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ColumnElement
@@ -35,29 +38,82 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows``, replacing any row with the same primary key."""
-    if not rows:
-        return
-    keys = [c.name for c in table.primary_key.columns]
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table)
-    updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
-    statement = (
-        statement.on_conflict_do_update(index_elements=keys, set_=updates)
-        if updates
-        else statement.on_conflict_do_nothing(index_elements=keys)
-    )
-    conn.execute(statement, list(rows))
+    _write(conn, table, rows, replace=True)
 
 
 def insert_ignoring_duplicates(
     conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
 ) -> None:
     """Insert ``rows``, skipping any whose primary key is already there."""
+    _write(conn, table, rows, replace=False)
+
+
+def _write(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, replace: bool
+) -> None:
+    """Write ``rows`` with one prepared statement, converting values as SQLAlchemy would.
+
+    Projections write thousands of rows per batch. SQLAlchemy's per-row parameter
+    handling cost about a third of a projector's time, so the statement is compiled
+    once per table and dialect, each value goes through its column type's bind
+    processor, and the driver's ``executemany`` gets the rows directly.
+    """
     if not rows:
         return
+    names = tuple(rows[0])
+    # A rebuild aims the same tables at a staging schema (blue_green.py): honour it.
+    translate = conn.get_execution_options().get("schema_translate_map") or {}
+    plan = _plan(conn.dialect, table, names, replace, tuple(sorted(translate.items(), key=repr)))
+    values: list[Any] = [tuple(plan.values(row)) for row in rows]
+    if not plan.positional:
+        values = [dict(zip(plan.order, v, strict=True)) for v in values]
+    conn.exec_driver_sql(plan.sql, values)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    sql: str
+    order: tuple[str, ...]
+    positional: bool
+    getter: Callable[[Mapping[str, Any]], Any]
+    converters: tuple[tuple[int, Callable[[Any], Any]], ...]
+    """(position, bind processor) of the columns whose values need converting."""
+    single: bool
+
+    def values(self, row: Mapping[str, Any]) -> Sequence[Any]:
+        got = self.getter(row)
+        values = [got] if self.single else list(got)
+        for position, convert in self.converters:
+            values[position] = convert(values[position])
+        return values
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(
+    dialect: Dialect,
+    table: Table,
+    names: tuple[str, ...],
+    replace: bool,
+    translate: tuple[tuple[str | None, str | None], ...],
+) -> _Plan:
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     keys = [c.name for c in table.primary_key.columns]
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    conn.execute(insert(table).on_conflict_do_nothing(index_elements=keys), list(rows))
+    statement = insert(table).values({n: bindparam(n, type_=table.c[n].type) for n in names})
+    updates = {n: statement.excluded[n] for n in names if n not in keys}
+    statement = (
+        statement.on_conflict_do_update(index_elements=keys, set_=updates)
+        if replace and updates
+        else statement.on_conflict_do_nothing(index_elements=keys)
+    )
+    compiled = statement.compile(
+        dialect=dialect, schema_translate_map=dict(translate), render_schema_translate=True
+    )
+    # A positional statement takes its values in its own order (the table's), not the rows'.
+    order = tuple(compiled.positiontup or ()) if compiled.positional else names
+    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in order]
+    converters = tuple((i, f) for i, f in enumerate(processors) if f is not None)
+    getter = operator.itemgetter(*order)
+    return _Plan(str(compiled), order, compiled.positional, getter, converters, len(order) == 1)
 
 
 def chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
