@@ -45,7 +45,8 @@ from accountability.projections.sql import insert_ignoring_duplicates
 from accountability.projections.sql import metadata as read_models
 
 from . import db
-from .rebuild import Progress, RebuildReport, read_log, rebuild_into
+from .log_reader import Progress, read_log
+from .rebuild import RebuildReport, rebuild_into
 
 STAGING: Final = "accountability_rebuild"
 """The PostgreSQL schema, and the SQLite attachment, that holds the staging copy."""

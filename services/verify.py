@@ -69,7 +69,7 @@ from accountability.projections.ledger import Checkpoint
 
 from . import bundle
 from .checkpoints import CheckpointError, load_public_key, signature_problem
-from .rebuild import read_log
+from .log_reader import read_log
 
 _LISTED: Final = 20
 _sha256 = hashlib.sha256

@@ -16,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import Engine, func, inspect, select, update
 from support.domain import Log, command
+from support.net import free_port
 from support.read_models import apply, snapshot
 
 from accountability.events import commands as c
@@ -35,6 +36,7 @@ from accountability.services.blue_green import (
 from accountability.services.broker import EmbeddedBroker
 from accountability.services.kafka import ensure_topics
 from accountability.services.rebuild import rebuild_into
+from accountability.services.rebuild_workers import RebuildFailed
 from accountability.services.settings import Settings
 from accountability.services.stream_rebuild import rebuild_stream
 from accountability.services.topics import EVENTS
@@ -310,3 +312,30 @@ def test_the_command_rebuilds_beside_the_live_tables_and_reports_the_switch(
     assert "100%" in out.err  # the progress bar's last line
     assert mission_of(db.create(copy), "R-9") is None
     assert mission_of(db.create(live), "R-9") == "MINUSCA"
+
+
+def test_a_rebuild_shared_out_among_processes_equals_one_in_a_single_process(
+    engine: Engine, bootstrap: str, tmp_path: Path
+) -> None:
+    log = two_phase_log()
+    publish(bootstrap, log.records)
+    seen: list[tuple[int, int | None]] = []
+
+    report = rebuild_into(
+        engine, bootstrap, PARTITIONS, processes=2, batch_size=7,
+        progress=lambda done, total: seen.append((done, total)),
+    )  # fmt: skip
+
+    assert report.events == len(log.records)
+    assert seen[-1] == (len(log.records), len(log.records))
+    single = db.create(f"sqlite:///{tmp_path / 'single.db'}")
+    db.create_schema(single)
+    rebuild_into(single, bootstrap, PARTITIONS, processes=1)
+    assert snapshot(engine) == snapshot(single)
+
+
+def test_a_failing_rebuild_process_fails_the_rebuild_and_says_where(engine: Engine) -> None:
+    unreachable = f"127.0.0.1:{free_port()}"
+
+    with pytest.raises(RebuildFailed, match=r"partitions \(0, 2\): KafkaConnectionError"):
+        rebuild_into(engine, unreachable, PARTITIONS, processes=2)
