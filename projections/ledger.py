@@ -273,25 +273,24 @@ def consistency_path(conn: Connection, partition: int, old_size: int, new_size: 
     return _range_hashes(conn, partition, merkle.consistency_ranges(old_size, new_size))
 
 
-def leaf_hashes(conn: Connection, batch_size: int = 10_000) -> Iterator[tuple[int, int, bytes]]:
-    """Every leaf hash as (partition, offset, hash), in partition then offset order."""
-    last = (-1, -1)
-    while True:
-        rows = conn.execute(
-            select(ledger_nodes.c.partition, ledger_nodes.c.position, ledger_nodes.c.hash)
-            .where(
-                ledger_nodes.c.level == 0,
-                (ledger_nodes.c.partition > last[0])
-                | ((ledger_nodes.c.partition == last[0]) & (ledger_nodes.c.position > last[1])),
-            )
-            .order_by(ledger_nodes.c.partition, ledger_nodes.c.position)
-            .limit(batch_size)
-        ).all()
-        if not rows:
-            return
-        for partition, position, digest in rows:
-            yield int(partition), int(position), bytes(digest)
-        last = (int(rows[-1][0]), int(rows[-1][1]))
+def leaf_hashes(
+    conn: Connection, batch_size: int = 20_000, partitions: Sequence[int] | None = None
+) -> Iterator[tuple[int, int, bytes]]:
+    """Every leaf hash (of ``partitions``, default all) as (partition, offset, hash), in
+    partition then offset order, streamed ``batch_size`` rows at a time."""
+    if partitions is None:
+        found = select(ledger_nodes.c.partition).where(ledger_nodes.c.level == 0).distinct()
+        partitions = list(conn.execute(found).scalars())
+    for partition in sorted(partitions):
+        leaves = (
+            select(ledger_nodes.c.position, ledger_nodes.c.hash)
+            .where(ledger_nodes.c.partition == partition, ledger_nodes.c.level == 0)
+            .order_by(ledger_nodes.c.position)
+            .execution_options(yield_per=batch_size)
+        )
+        with conn.execute(leaves) as rows:  # a server-side cursor: closed even if abandoned
+            for position, digest in rows:
+                yield partition, int(position), bytes(digest)
 
 
 # --- checkpoints -------------------------------------------------------------------------

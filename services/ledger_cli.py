@@ -15,7 +15,8 @@ from . import db
 from .bundle import BundleError, ExportError, export_bundle
 from .checkpoints import CheckpointError, default_key_path, public_key_pem, publish_checkpoint
 from .settings import Settings
-from .verify import verify_bundle, verify_live
+from .verify import verify_bundle
+from .verify_live import verify_live
 
 
 def cmd_checkpoint(settings: Settings) -> int:

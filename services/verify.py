@@ -3,7 +3,7 @@
 ``accountability verify --bundle PATH`` reads an export bundle (``services/bundle.py``;
 the tar.gz or the directory it was unpacked to) and needs nothing else;
 ``--live`` reads every partition of the events topic from the broker and the
-checkpoints from the database. Both feed :class:`LogVerifier`, which takes each
+checkpoints from the database (``verify_live.py``). Both feed :class:`LogVerifier`, which takes each
 event once, in partition then offset order, and checks in that one pass:
 
 - its offset follows the previous one of its partition (offsets are dense);
@@ -37,12 +37,11 @@ the ledger's own leaves) hash to the signed root; otherwise it is named as the r
 between the last matching checkpoint and the first that does not match.
 """
 
-import asyncio
 import gc
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from itertools import zip_longest
@@ -50,7 +49,6 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Engine, inspect
 
 from accountability.events import merkle
 from accountability.events.envelope import GENESIS_HASH, hash_body, hash_without_member
@@ -69,7 +67,6 @@ from accountability.projections.ledger import Checkpoint
 
 from . import bundle
 from .checkpoints import CheckpointError, load_public_key, signature_problem
-from .log_reader import read_log
 
 _LISTED: Final = 20
 _sha256 = hashlib.sha256
@@ -208,6 +205,18 @@ class _Partition:
     shadow_roots: dict[int, bytes] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class PartialVerification:
+    """One verifier's findings over some partitions (picklable, for worker processes)."""
+
+    events: int
+    problems: list[Problem]
+    parts: dict[int, _Partition]
+    streams: dict[str, tuple[int, str, int, int]]
+    keys: dict[tuple[str, str], _StateKey]
+    signed: list[_Signed]
+
+
 class LogVerifier:
     """Checks events fed in partition then offset order against checkpoints and a key.
 
@@ -236,6 +245,28 @@ class LogVerifier:
         self._streams: dict[str, tuple[int, str, int, int]] = {}
         self._keys: dict[tuple[str, str], _StateKey] = {}
         self._signed: list[_Signed] = []
+
+    def partial(self) -> "PartialVerification":
+        """What this verifier found in its partitions, to be absorbed by another one."""
+        return PartialVerification(
+            self.events, self.problems, self._parts, self._streams, self._keys, self._signed
+        )
+
+    def absorb(self, partial: "PartialVerification") -> None:
+        """Take in what a verifier of other partitions found (``verify_live.py``).
+
+        Partitions and streams do not overlap between verifiers (a stream lives in one
+        partition; a stream found in two is already a problem in each); keys and signed
+        events are checked together, in :meth:`finish`.
+        """
+        self.events += partial.events
+        self.problems.extend(partial.problems)
+        self._parts.update(partial.parts)
+        for stream_id, head in partial.streams.items():
+            self._streams.setdefault(stream_id, head)
+        for key_ref, key in partial.keys.items():
+            self._keys.setdefault(key_ref, key)
+        self._signed.extend(partial.signed)
 
     def _partition(self, number: int) -> _Partition:
         part = self._parts.get(number)
@@ -638,7 +669,7 @@ def _hash_problem(data: dict[str, Any], claimed: str) -> str:
 # --- reading a bundle -------------------------------------------------------------------
 
 
-def _public_key(pem: bytes | str | None) -> tuple[Ed25519PublicKey | None, Problem | None]:
+def read_public_key(pem: bytes | str | None) -> tuple[Ed25519PublicKey | None, Problem | None]:
     if pem is None:
         return None, None
     try:
@@ -667,17 +698,17 @@ def verify_bundle(path: Path | str) -> VerifyReport:
             )
         checkpoints, unreadable = bundle.read_checkpoints(opened.checkpoints)
         problems = [Problem(why, "bundle") for why in unreadable]
-        key, key_problem = _public_key(opened.public_key)
+        key, key_problem = read_public_key(opened.public_key)
         verifier = LogVerifier(checkpoints, key, listing=bundle.POSITIONS)
         for problem in [*problems, *([key_problem] if key_problem else [])]:
             verifier.add_problem(problem)
-        with _without_cyclic_gc():
+        with without_cyclic_gc():
             _feed_lines(verifier, opened.positions, opened.events)
     return verifier.finish(str(source), time.perf_counter() - started)
 
 
 @contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
+def without_cyclic_gc() -> Iterator[None]:
     """The pass allocates a few objects per event and keeps none in cycles: the cyclic
     collector would only rescan the growing table of stream heads, again and again."""
     enabled = gc.isenabled()
@@ -710,52 +741,3 @@ def _feed_lines(verifier: LogVerifier, positions: IO[bytes], events: IO[bytes]) 
             )
             return
         feed(partition, offset, line[:-1] if line.endswith(b"\n") else line, listed)
-
-
-# --- reading the live log -------------------------------------------------------------
-
-
-def verify_live(
-    engine: Engine, bootstrap: str, partitions: int, public_key_pem: str | None = None
-) -> VerifyReport:
-    """Verify the log as the broker holds it against the checkpoints in the database.
-
-    Without ``public_key_pem`` the key recorded with the latest checkpoint is used;
-    pass the key you trust (``accountability verify`` passes the signing key's).
-    """
-    started = time.perf_counter()
-    with engine.connect() as conn:
-        tables = set(inspect(conn).get_table_names())
-        checkpoints = ledger.all_checkpoints(conn) if "ledger_checkpoints" in tables else []
-        if public_key_pem is None and checkpoints:
-            public_key_pem = ledger.public_key_of(conn, checkpoints[-1].key_id)
-        leaves: dict[int, bytearray] = {}
-        if "ledger_nodes" in tables:
-            for partition, _, digest in ledger.leaf_hashes(conn):
-                leaves.setdefault(partition, bytearray()).extend(digest)
-    key, key_problem = _public_key(public_key_pem)
-    verifier = LogVerifier(checkpoints, key, listing="the ledger")
-    if key_problem is not None:
-        verifier.add_problem(key_problem)
-    listed = _listing(leaves)
-
-    async def run() -> None:
-        feed = verifier.feed
-        async for batch in read_log(bootstrap, partitions):
-            for partition, offset, value in batch:
-                feed(partition, offset, value, listed(partition, offset))
-
-    with _without_cyclic_gc():
-        asyncio.run(run())
-    return verifier.finish(f"the live log at {bootstrap}", time.perf_counter() - started)
-
-
-def _listing(leaves: dict[int, bytearray]) -> Callable[[int, int], bytes | None]:
-    def listed(partition: int, offset: int) -> bytes | None:
-        column = leaves.get(partition)
-        start = offset * merkle.HASH_SIZE
-        if column is None or start + merkle.HASH_SIZE > len(column):
-            return None
-        return bytes(column[start : start + merkle.HASH_SIZE])
-
-    return listed

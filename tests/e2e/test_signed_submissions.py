@@ -36,7 +36,8 @@ from accountability.services.settings import Secret, Settings
 from accountability.services.signatures import sign_document
 from accountability.services.stack import EmbeddedStack
 from accountability.services.store import case_keys
-from accountability.services.verify import verify_bundle, verify_live
+from accountability.services.verify import verify_bundle
+from accountability.services.verify_live import verify_live
 
 pytestmark = [pytest.mark.slow, pytest.mark.broker]
 

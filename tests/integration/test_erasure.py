@@ -39,7 +39,8 @@ from accountability.services.settings import Settings
 from accountability.services.store import case_keys
 from accountability.services.store import metadata as store
 from accountability.services.topics import EVENTS
-from accountability.services.verify import verify_bundle, verify_live
+from accountability.services.verify import verify_bundle
+from accountability.services.verify_live import verify_live
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ERASED, KEPT = "E-1", "E-2"

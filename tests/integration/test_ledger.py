@@ -55,7 +55,8 @@ from accountability.services.kafka import ensure_topics
 from accountability.services.ledger_cli import cmd_checkpoint, cmd_export, cmd_verify
 from accountability.services.settings import Settings
 from accountability.services.topics import EVENTS
-from accountability.services.verify import Problem, VerifyReport, verify_bundle, verify_live
+from accountability.services.verify import Problem, VerifyReport, verify_bundle
+from accountability.services.verify_live import verify_live
 
 T = TypeVar("T")
 PARTITIONS = 4
@@ -692,8 +693,9 @@ async def _produce(bootstrap: str, records: list[RawRecord]) -> None:
 
 
 @pytest.mark.broker
+@pytest.mark.parametrize("processes", [1, 2])
 def test_the_live_log_verifies_and_a_later_duplicate_is_named(
-    settings: Settings, broker: EmbeddedBroker, log: Log
+    settings: Settings, broker: EmbeddedBroker, log: Log, processes: int
 ) -> None:
     live = replace(settings, kafka_bootstrap_servers=broker.bootstrap)
     ensure_topics(live)
@@ -710,10 +712,15 @@ def test_the_live_log_verifies_and_a_later_duplicate_is_named(
     engine = db.create(live.database_url)
     try:
         partition, _, raw = log.records[4]
+        clean = verify_live(engine, broker.bootstrap, PARTITIONS, processes=processes)
         asyncio.run(_produce(broker.bootstrap, [(partition, 0, raw)]))  # published twice
-        report = verify_live(engine, broker.bootstrap, PARTITIONS)
+        report = verify_live(engine, broker.bootstrap, PARTITIONS, processes=processes)
     finally:
         engine.dispose()
+    assert clean.ok, clean.render()
+    assert (clean.events, clean.streams, clean.checkpoints) == (
+        len(log.records), len({e.stream_id for e in log.envelopes}), 1,
+    )  # fmt: skip
     problem = _first(report)
     assert problem.partition == partition
     assert problem.offset == sum(1 for r in log.records if r[0] == partition)
