@@ -15,6 +15,7 @@ same checks.
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +57,14 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES: Final = limits.MAX_BODY_BYTES
 GRAPHIQL_PAGE: Final = Path(__file__).with_name("graphiql.html")
 BAD_CREDENTIAL: Final = "the credential is unknown, expired or revoked"
+DOCUMENTS_KEPT: Final = 512
+"""Parsed documents kept per API process, the least recently used dropped first."""
+
+
+def _invalid(errors: list[GraphQLError]) -> "RequestError":
+    formatted = [format_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors]
+    first = formatted[0]
+    return RequestError(400, first["message"], first["extensions"]["code"], formatted)
 
 
 def error_response(status: int, message: str, code: str) -> JSONResponse:
@@ -100,6 +109,7 @@ class GraphQLEndpoint:
         self._engine = engine
         self._reader, self._submitter, self._policy = reader, submitter, policy
         self._clock = clock
+        self._documents: OrderedDict[str, DocumentNode] = OrderedDict()
 
     def context(self) -> AccessContext:
         """A fresh context for one operation: it collects what the operation reads."""
@@ -164,25 +174,42 @@ class GraphQLEndpoint:
     def prepare(
         self, query: str, variables: dict[str, Any] | None, operation: str | None
     ) -> Prepared:
-        """Parse and validate ``query`` within the limits; RequestError (400) otherwise."""
-        try:
-            limits.check_tokens(query)
-        except limits.LimitExceeded as exc:
-            raise RequestError(400, exc.message, exc.code) from None
-        try:
-            document = parse(query)
-        except GraphQLSyntaxError as exc:
-            raise RequestError(400, exc.message, "GRAPHQL_PARSE_FAILED") from None
-        rules = [*specified_rules, *limits.rules(variables)]
-        errors = validate(self.schema, document, rules)
-        if errors:
-            formatted = [format_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors]
-            first = formatted[0]
-            raise RequestError(400, first["message"], first["extensions"]["code"], formatted)
+        """Parse and validate ``query`` within the limits; RequestError (400) otherwise.
+
+        A document that passed the specification's rules is kept (the last
+        ``DOCUMENTS_KEPT``), so that a client repeating a query, as every client does,
+        pays only for the limits, which depend on its variables.
+        """
+        document = self._documents.get(query)
+        if document is None:
+            try:
+                limits.check_tokens(query)
+            except limits.LimitExceeded as exc:
+                raise RequestError(400, exc.message, exc.code) from None
+            try:
+                document = parse(query)
+            except GraphQLSyntaxError as exc:
+                raise RequestError(400, exc.message, "GRAPHQL_PARSE_FAILED") from None
+            rules = [*specified_rules, *limits.rules(variables)]
+            errors = validate(self.schema, document, rules)
+            if errors:
+                raise _invalid(errors)
+            self._keep(query, document)
+        else:
+            self._documents.move_to_end(query)
+            errors = validate(self.schema, document, limits.rules(variables))
+            if errors:
+                raise _invalid(errors)
         chosen = get_operation_ast(document, operation)
         if chosen is None:
             raise RequestError(400, "name the operation to run with operationName", "BAD_REQUEST")
         return Prepared(document, chosen)
+
+    def _keep(self, query: str, document: DocumentNode) -> None:
+        """Remember a document that passed the specification's rules (the limits too)."""
+        self._documents[query] = document
+        while len(self._documents) > DOCUMENTS_KEPT:
+            self._documents.popitem(last=False)
 
     async def execute(
         self,

@@ -5,8 +5,10 @@ from typing import Any
 
 import pytest
 
+from accountability.events.policy import DEFAULT_POLICY
 from accountability.graphql import limits
 from accountability.graphql.schema import build_schema
+from accountability.services.api.endpoint import GraphQLEndpoint, RequestError
 from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
@@ -138,3 +140,25 @@ def test_a_document_over_the_token_limit_is_refused_before_parsing() -> None:
     assert refused.value.code == "QUERY_TOO_LARGE"
     limits.check_tokens("{ country(code: ")  # a syntax error is the parser's to report
     limits.check_tokens(get_introspection_query(descriptions=True))
+
+
+def test_a_kept_document_is_held_to_the_limits_of_each_request() -> None:
+    unused: Any = None  # preparing a document reads no database, bus or log
+    endpoint = GraphQLEndpoint(
+        schema=build_schema(), engine=unused, reader=unused, submitter=unused,
+        policy=DEFAULT_POLICY, access_log=unused,
+    )  # fmt: skip
+    page = "edges { node { " + every_field("CountryRecord") + " } }"
+    query = f"query($n: Int) {{ a: countries(first: $n) {{ {page} }} "
+    query += f"b: countries(first: $n) {{ {page} }} }}"
+
+    first = endpoint.prepare(query, {"n": 10}, None)
+    again = endpoint.prepare(query, {"n": 10}, None)
+    with pytest.raises(RequestError) as refused:
+        endpoint.prepare(query, {"n": 300}, None)
+
+    assert again.document is first.document  # parsed and checked once
+    assert refused.value.code == "QUERY_TOO_COSTLY"
+    with pytest.raises(RequestError) as invalid:
+        endpoint.prepare("{ country { code } }", None, None)
+    assert invalid.value.code == "GRAPHQL_VALIDATION_FAILED"
