@@ -272,9 +272,23 @@ def _cmd_dead_letters(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
-    from .bench import run_bench
+    from .bench import Plan, run_bench
 
-    return run_bench(settings, events=args.events, output=args.output)
+    sizes = sorted({int(size) for size in args.sizes.split(",") if size.strip()})
+    if not sizes or min(sizes) < 1_000:
+        print("bench: --sizes takes event counts of 1000 or more, e.g. 10000,100000")
+        return 2
+    if min(args.repeats, args.large_repeats, args.clients, args.rounds, args.queries) < 1:
+        print("bench: --repeats, --large-repeats, --clients, --rounds, --queries: 1 or more")
+        return 2
+    plan = Plan(
+        sizes=sizes, cases=args.cases, repeats=args.repeats, clients=args.clients,
+        large_repeats=args.large_repeats,
+        rounds=args.rounds, decider_cases=args.decider_cases, peer_cases=args.peer_cases,
+        queries=args.queries, baseline_events=min(args.baseline_events, sizes[-1]),
+    )  # fmt: skip
+    command = " ".join(["accountability", *sys.argv[1:]])
+    return run_bench(settings, plan, output=args.output, command=command)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -385,7 +399,19 @@ def build_parser() -> argparse.ArgumentParser:
     letters.set_defaults(handler=_cmd_dead_letters)
 
     bench = sub.add_parser("bench", help="run the benchmarks and write docs/benchmarks.md")
-    bench.add_argument("--events", type=int, default=200_000)
+    defaults = "10000,100000,1000000"
+    bench.add_argument("--sizes", default=defaults, help=f"log sizes in events ({defaults})")
+    bench.add_argument("--cases", type=int, default=100_000, help="cases in the largest log")
+    bench.add_argument("--repeats", type=int, default=3, help="runs of each measure")
+    bench.add_argument(
+        "--large-repeats", type=int, default=1, help="runs of each rebuild of the largest log"
+    )
+    bench.add_argument("--clients", type=int, default=50, help="concurrent submitting clients")
+    bench.add_argument("--rounds", type=int, default=20, help="submissions per client per run")
+    bench.add_argument("--decider-cases", type=int, default=1_500)
+    bench.add_argument("--peer-cases", type=int, default=1_000)
+    bench.add_argument("--queries", type=int, default=500, help="requests per query per run")
+    bench.add_argument("--baseline-events", type=int, default=5_000)
     bench.add_argument("--output", default="docs/benchmarks.md")
     bench.set_defaults(handler=_cmd_bench)
     return parser

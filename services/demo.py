@@ -52,7 +52,7 @@ def _ensure_principals(engine: Engine, demo: Demo) -> None:
             )
 
 
-async def _submit_all(
+async def submit_streams(
     settings: Settings, streams: Sequence[Sequence[CommandEnvelope]], progress: Progress
 ) -> Counter[str]:
     bus = CommandBus(settings)
@@ -104,7 +104,7 @@ def load_demo(
     demo = generate(seed)
     _ensure_principals(engine, demo)
     progress(f"  {demo.cases} cases, {demo.commands} commands (seed {seed})")
-    outcomes = asyncio.run(_submit_all(settings, demo.streams, progress))
+    outcomes = asyncio.run(submit_streams(settings, demo.streams, progress))
     caught_up = wait_for_read_models(engine)
     rejected = {k: v for k, v in outcomes.items() if k != "accepted"}
     return (
