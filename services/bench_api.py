@@ -104,7 +104,11 @@ def submit_to_visible(url: str, token: str, clients: int, rounds: int) -> Latenc
     out = Latencies()
 
     async def run() -> None:
-        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        # Idle connections are dropped before the server's keep-alive (5 s) closes them:
+        # a request sent on a connection the server is closing fails with ReadError.
+        limits = httpx.Limits(
+            max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=1.0
+        )
         async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
             headers = {"Authorization": f"Bearer {token}"}
             await asyncio.gather(*(_client(client, headers, rounds, out) for _ in range(clients)))

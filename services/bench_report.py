@@ -241,6 +241,26 @@ def _peer_section(r: Results) -> list[str]:
     return lines
 
 
+_READING = [
+    "## Reading these figures",
+    "",
+    "- The ceiling runs in one process; rebuilds into PostgreSQL and `verify` share the "
+    "partitions out among processes (ADR 17), SQLite's rebuild runs in one (its writers "
+    "take turns). Each row says which.",
+    "- A rebuild writes every read model, the versioned case history among them: a new "
+    "version of a case's rows for each instant something was recorded about it, so that "
+    "any figure can be reproduced as of any instant (ADR 11). That history is most of a "
+    "rebuild's time, and it grows with each case's length, not with the log's.",
+    "- The peer's build folds its events into a dictionary in memory; ours rebuilds every "
+    "read model in the database from the log (audit log, ledger, case history) before "
+    "reading the records. The append ratio compares a library call that writes to the "
+    "database with a command that goes through the broker to the decider and back, with "
+    "the audit archive written first.",
+    "- Latencies are measured from another process over HTTP on the same two cores as "
+    "the broker, the worker and the database.",
+]
+
+
 def render(r: Results) -> str:
     lines = [
         "# Benchmarks",
@@ -260,5 +280,7 @@ def render(r: Results) -> str:
         *_api_section(r),
         "",
         *_peer_section(r),
+        "",
+        *_READING,
     ]
     return "\n".join(lines) + "\n"
