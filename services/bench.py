@@ -47,6 +47,7 @@ from .stack import EmbeddedStack
 from .store import audit_archive
 
 Say = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +174,6 @@ class Bench:
 
     def stack_runs(self, results: Results) -> None:
         plan = self.plan
-        self.say("the embedded stack: decider, then submissions through the API …")
         with EmbeddedStack(self.stack_settings("stack")) as stack:
             engine = stack.engine
             if engine is None:
@@ -276,12 +276,17 @@ def run_bench(
     try:
         bench = Bench(settings, plan, workdir, say)
         bench.log_runs(results)
-        bench.stack_runs(results)
-        say("the peer comparison …")
-        bench.peer_runs(results)
+        # What the log runs measured is kept if a later part fails: the report says so.
+        for part, run in (("the embedded stack", bench.stack_runs), ("the peer", bench.peer_runs)):
+            say(f"{part} …")
+            try:
+                run(results)
+            except Exception as exc:  # reported, and the exit status says so
+                log.exception("the benchmark of %s failed", part)
+                results.failures.append(f"{part}: {type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     Path(output).write_text(render(results), encoding="utf-8")
     say(f"wrote {output}")
-    return 0
+    return 1 if results.failures else 0

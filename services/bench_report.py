@@ -54,6 +54,7 @@ class Results:
     country_stack: list[list[float]] = field(default_factory=list)
     stack_events: int = 0
     peer: dict[str, list[PeerRun]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
 
 
 def _spread(values: list[float], fmt: str = ",.0f") -> tuple[str, str, str]:
@@ -283,4 +284,7 @@ def render(r: Results) -> str:
         "",
         *_READING,
     ]
+    if r.failures:
+        lines += ["", "## Not measured: failed in this run", ""]
+        lines += [f"- {failure}" for failure in r.failures]
     return "\n".join(lines) + "\n"
