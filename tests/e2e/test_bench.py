@@ -13,9 +13,9 @@ def test_a_small_bench_run_writes_every_figure(tmp_path: Path, postgres_url: str
     output = tmp_path / "benchmarks.md"
     argv = [
         sys.executable, "-m", "accountability.services.cli", "bench",
-        "--sizes", "1500,3000", "--cases", "0", "--repeats", "2", "--large-repeats", "2", "--clients", "3",
-        "--rounds", "2", "--decider-cases", "15", "--peer-cases", "8", "--queries", "10",
-        "--baseline-events", "150", "--output", str(output),
+        "--sizes", "1500,3000", "--cases", "0", "--repeats", "2", "--large-repeats", "2",
+        "--clients", "3", "--rounds", "2", "--decider-cases", "15", "--peer-cases", "8",
+        "--queries", "10", "--baseline-events", "150", "--output", str(output),
     ]  # fmt: skip
     env = {**os.environ, "ACCOUNTABILITY_BENCH_POSTGRES_URL": admin}
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=880, check=False)
