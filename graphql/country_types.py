@@ -18,6 +18,9 @@ CountryFigure = graphene.Enum(
 
 
 class CategoryCount(graphene.ObjectType):
+    """Cases involving the country's nationals of one category (``countryCases`` with
+    ``figure: ALLEGATIONS`` and this ``category`` lists them)."""
+
     category = graphene.Field(PersonnelCategory, required=True)
     label = graphene.String(required=True)
     allegations = graphene.Int(required=True)
@@ -46,7 +49,16 @@ class Investigations(graphene.ObjectType):
     state_late = graphene.Int(required=True, description="state's, concluded after deadline")
     state_overdue = graphene.Int(required=True, description="state's, open past deadline")
     state_running = graphene.Int(required=True, description="state's, open within deadline")
+    state_median_days = graphene.Float(
+        description="median days the state's concluded investigations took; null with none"
+    )
+    un_on_time = graphene.Int(required=True, description="UN's, concluded within deadline")
+    un_late = graphene.Int(required=True, description="UN's, concluded after deadline")
     un_overdue = graphene.Int(required=True, description="UN's, open past deadline")
+    un_running = graphene.Int(required=True, description="UN's, open within deadline")
+    un_median_days = graphene.Float(
+        description="median days the UN's concluded investigations took; null with none"
+    )
     substantiated = graphene.Int(required=True)
     not_substantiated = graphene.Int(required=True)
 
@@ -188,7 +200,7 @@ class CountryRecord(graphene.ObjectType):
         ]
 
     @staticmethod
-    def resolve_investigations(root: cr.CountryRecord, _info: Any) -> dict[str, int]:
+    def resolve_investigations(root: cr.CountryRecord, _info: Any) -> dict[str, float | None]:
         f = root.figures
         return {
             "by_state": f["investigations_by_state"],
@@ -198,7 +210,12 @@ class CountryRecord(graphene.ObjectType):
             "state_late": f["state_investigations_late"],
             "state_overdue": f["state_investigations_overdue"],
             "state_running": f["state_investigations_running"],
+            "state_median_days": root.state_investigation_median_days,
+            "un_on_time": f["un_investigations_on_time"],
+            "un_late": f["un_investigations_late"],
             "un_overdue": f["un_investigations_overdue"],
+            "un_running": f["un_investigations_running"],
+            "un_median_days": root.un_investigation_median_days,
             "substantiated": f["substantiated"],
             "not_substantiated": f["not_substantiated"],
         }
@@ -230,7 +247,7 @@ class CountryRecord(graphene.ObjectType):
         return {
             "claims": f["paternity_claims"],
             "established": f["paternity_established"],
-            "open": f["paternity_claims"] - f["paternity_established"],
+            "open": f["paternity_open"],
         }
 
     @staticmethod
@@ -267,9 +284,14 @@ class CasesBehind(graphene.ObjectType):
     code = graphene.String(required=True)
     figure = graphene.String(required=True)
     year = graphene.Int()
+    category = graphene.Field(PersonnelCategory, description="only nationals of this category")
     as_of = graphene.Field(Instant, required=True)
     policy = graphene.String(required=True)
-    value = graphene.Int(required=True, description="the figure, as in the country record")
+    value = graphene.Int(
+        required=True,
+        description="the figure, as in the country record; with a category, the cases listed "
+        "(with ALLEGATIONS: the record's count for that category)",
+    )
     case_ids = graphene.List(graphene.NonNull(graphene.String), required=True)
 
 
@@ -289,7 +311,11 @@ class Statistics(graphene.ObjectType):
 
     received_from = graphene.Field(Instant, required=True)
     received_to = graphene.Field(Instant, required=True, description="exclusive")
-    as_of = graphene.Field(Instant, required=True)
+    as_of = graphene.Field(Instant, required=True, description="as recorded by then")
+    policy = graphene.String(
+        required=True,
+        description="the counting rules applied (the UN's unit; no deadline is judged here)",
+    )
     allegations = graphene.Int(
         required=True, description="once per category of personnel and contributing country"
     )

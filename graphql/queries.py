@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import graphene
 
+from accountability.events import vocabulary as v
 from accountability.events.commands import Actor
 from accountability.events.countries import COUNTRIES
 from accountability.events.policy import DEFAULT_POLICY, POLICIES, DeadlinePolicy
@@ -34,7 +35,7 @@ from .country_types import (
 )
 from .errors import BadInput, NotFound
 from .scalars import Instant
-from .types import AllegationType
+from .types import AllegationType, PersonnelCategory
 from .types import DeadlinePolicy as DeadlinePolicyType
 
 MAX_PAGE: Final = 100
@@ -134,6 +135,11 @@ class Query(graphene.ObjectType):
         required=True,
         code=graphene.String(required=True),
         figure=graphene.Argument(CountryFigure, required=True),
+        category=graphene.Argument(
+            PersonnelCategory,
+            description="only cases involving nationals of this category (a figure that "
+            "counts cases; with ALLEGATIONS, the cases behind byCategory)",
+        ),
         **_RECORD_ARGS,
         description="The cases behind one figure of a country record.",
     )
@@ -224,15 +230,24 @@ class Query(graphene.ObjectType):
     @staticmethod
     async def resolve_country_cases(
         root: None, info: Any, *, code: str, figure: Any, year: int | None = None,
-        as_of: datetime | None = None, policy: str | None = None,
+        as_of: datetime | None = None, policy: str | None = None, category: Any = None,
     ) -> dict[str, Any]:  # fmt: skip
         context = _context(info)
         _country(code, "code")
         chosen, now, year = _policy(policy), context.clock(), _year(year)
         figure = getattr(figure, "value", figure)  # graphene passes the enum's member
+        category = getattr(category, "value", category)
+        if category is not None and figure not in cr.COUNTS:
+            raise BadInput(
+                f"{figure} adds up a total, not cases: it takes no category", field="category"
+            )
 
         def read(conn: Any) -> tuple[list[str], int]:
-            ids = cr.cases_behind(conn, code, figure, chosen, now, as_of=as_of, year=year)
+            ids = cr.cases_behind(
+                conn, code, figure, chosen, now, as_of=as_of, year=year, category=category
+            )
+            if category is not None:
+                return ids, len(ids)
             record = cr.country_records(conn, chosen, now, as_of=as_of, year=year, codes=[code])
             return ids, record[code].figures[figure]
 
@@ -240,6 +255,7 @@ class Query(graphene.ObjectType):
         return {
             "code": code, "figure": figure, "year": year, "as_of": as_of or now,
             "policy": chosen.label, "value": value, "case_ids": case_ids,
+            "category": category and v.PersonnelCategory(category),
         }  # fmt: skip
 
     @staticmethod
@@ -293,6 +309,7 @@ class Query(graphene.ObjectType):
             "received_from": result.received_from,
             "received_to": result.received_to,
             "as_of": result.as_of,
+            "policy": result.policy,
             "allegations": result.allegations,
             "cases": result.cases,
             "tables": [{"name": t.name, "total": t.total, "rows": t.rows} for t in result.tables],
@@ -323,6 +340,11 @@ class Query(graphene.ObjectType):
     ) -> Page[audit_log.AuditEntry]:
         context = _context(info)
         first = _page_size(first, MAX_AUDIT_PAGE)
+        kind, _, name = stream_id.partition(":")
+        if kind not in ("case", "state") or not name:
+            raise BadInput(
+                f"malformed stream id {stream_id!r}: case:<id> or state:<ISO3>", field="streamId"
+            )
         try:
             return await context.reader.read(
                 lambda conn: audit_log.audit_trail(conn, stream_id, first, after)

@@ -77,8 +77,15 @@ def unit_rows(facts: CaseFacts) -> dict[Key, Row]:
     """One row per (category, contributing country): the UN's counting unit.
 
     Nationality is part of a unit only for uniformed personnel, whose country
-    contributed them; civilians are counted once per category.
+    contributed them; civilians are counted once per category. An allegation with no
+    alleged perpetrator identified yet (the UN's status "limited information")
+    is still one allegation: one unit whose category and nationality are not known
+    (empty here, ``unknown`` and ``not applicable`` in the tables).
     """
+    if not facts.perpetrators:
+        return {
+            (facts.case_id, "", ""): {"case_id": facts.case_id, "category": "", "nationality": ""}
+        }
     units: dict[Key, Row] = {}
     for p in facts.perpetrators.values():
         nationality = p.nationality if p.category in UNIFORMED else ""

@@ -5,23 +5,31 @@ Every figure is a named condition on one Member State's row for one case
 (``state_case_versions``): counted with ``SUM(CASE WHEN …)`` for the record, and
 listed with ``WHERE …`` to show the cases behind it, so a figure and its explanation
 can never disagree. Totals (sanctions, sentences, …) sum a column instead; the
-cases behind them are those where it is above zero.
+cases behind them are those where it is above zero. The count by category of
+personnel and the median days of investigations are read from the same rows, and
+their cases listed by the same conditions (``cases_behind``'s ``category``; the
+concluded investigations' figures).
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+from statistics import median
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, not_, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, not_, or_, select
 
 from accountability.events.countries import COUNTRIES
 from accountability.events.policy import DayCount, DeadlinePolicy, add_months
 
 from .case_history import commitment_versions, state_case_versions
+from .country_measures import CountryMeasure, CountryRecord, rank_countries
 from .dates import WithinMonths
 from .versions import valid_at
+
+__all__ = [
+    "COUNTS", "FIGURES", "TOTALS", "CountryMeasure", "CountryRecord", "cases_behind",
+    "country_records", "days_taken", "rank_countries",
+]  # fmt: skip
 
 sc = state_case_versions.c
 
@@ -117,7 +125,14 @@ COUNTS: dict[str, Condition] = {
         sc.national_concluded_at.is_(None),
         not_(_overdue("national")(p, at)),
     ),
+    "un_investigations_on_time": _concluded("un", in_time=True),
+    "un_investigations_late": _concluded("un", in_time=False),
     "un_investigations_overdue": _overdue("un"),
+    "un_investigations_running": lambda p, at: and_(
+        sc.un_opened_at.is_not(None),
+        sc.un_concluded_at.is_(None),
+        not_(_overdue("un")(p, at)),
+    ),
     "substantiated": lambda p, at: _SUBSTANTIATED,
     "not_substantiated": lambda p, at: and_(_CONCLUDED, not_(_SUBSTANTIATED)),
     "substantiated_with_outcome": lambda p, at: and_(
@@ -141,92 +156,17 @@ COUNTS: dict[str, Condition] = {
 }
 """Figures that count cases meeting a condition."""
 
-TOTALS = (
-    "perpetrators", "interim_actions", "repatriations", "referrals", "sanctions",
-    "prosecutions_concluded", "convictions", "acquittals", "dismissals", "sentence_months",
-    "paternity_claims", "paternity_established",
-)  # fmt: skip
-"""Figures that add up a column over the cases."""
+TOTALS: dict[str, ColumnElement[Any]] = {
+    **{name: sc[name] for name in (
+        "perpetrators", "interim_actions", "repatriations", "referrals", "sanctions",
+        "prosecutions_concluded", "convictions", "acquittals", "dismissals", "sentence_months",
+        "paternity_claims", "paternity_established",
+    )},
+    "paternity_open": sc.paternity_claims - sc.paternity_established,
+}  # fmt: skip
+"""Figures that add up a column (or a difference of columns) over the cases."""
 
 FIGURES = (*COUNTS, *TOTALS)
-
-
-class CountryMeasure(StrEnum):
-    """Measures countries can be ranked by (formulas in the README)."""
-
-    FOLLOW_UP_SCORE = "follow_up_score"
-    ACCOUNTABILITY_RATE = "accountability_rate"
-    REPLY_ON_TIME_RATE = "reply_on_time_rate"
-    STATE_INVESTIGATION_ON_TIME_RATE = "state_investigation_on_time_rate"
-    ALLEGATIONS = "allegations"
-    MISSING_REPLIES = "missing_replies"
-
-
-@dataclass(frozen=True, slots=True)
-class CountryRecord:
-    code: str
-    name: str
-    as_of: datetime
-    policy: str
-    year: int | None
-    figures: dict[str, int]
-    categories: dict[str, int] = field(default_factory=dict)
-    compact_signed_at: datetime | None = None
-    circle_joined_at: datetime | None = None
-    trust_fund_usd: int = 0
-    trust_fund_contributions: int = 0
-    paternity_focal_point_at: datetime | None = None
-    sea_focal_point_at: datetime | None = None
-
-    @property
-    def reply_on_time_rate(self) -> float | None:
-        f = self.figures
-        return _ratio(f["replies_on_time"], f["replies_on_time"] + f["replies_late"]
-                      + f["replies_missing"])  # fmt: skip
-
-    @property
-    def accountability_rate(self) -> float | None:
-        """Share of substantiated cases with a reported sanction or prosecution outcome."""
-        return _ratio(self.figures["substantiated_with_outcome"], self.figures["substantiated"])
-
-    @property
-    def investigator_appointed_rate(self) -> float | None:
-        return _ratio(self.figures["investigator_appointed"], self.figures["notifications"])
-
-    @property
-    def state_investigation_on_time_rate(self) -> float | None:
-        f = self.figures
-        due = (f["state_investigations_on_time"] + f["state_investigations_late"]
-               + f["state_investigations_overdue"])  # fmt: skip
-        return _ratio(f["state_investigations_on_time"], due)
-
-    @property
-    def follow_up_score(self) -> float | None:
-        """The mean of the defined rates: accountability, replies and investigations on time."""
-        rates = [
-            r
-            for r in (
-                self.accountability_rate,
-                self.reply_on_time_rate,
-                self.state_investigation_on_time_rate,
-            )
-            if r is not None
-        ]
-        return sum(rates) / len(rates) if rates else None
-
-    def measure(self, measure: CountryMeasure) -> float | None:
-        match measure:
-            case CountryMeasure.ALLEGATIONS:
-                return float(self.figures["allegations"])
-            case CountryMeasure.MISSING_REPLIES:
-                return float(self.figures["replies_missing"])
-            case _:
-                value: float | None = getattr(self, measure.value)
-                return value
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return None if whole == 0 else part / whole
 
 
 def _scope(as_of: datetime | None, year: int | None, codes: Sequence[str] | None) -> list[Any]:
@@ -254,15 +194,29 @@ def country_records(
     columns = [
         *(func.coalesce(func.sum(case((c(policy, at), 1), else_=0)), 0).label(n)
           for n, c in COUNTS.items()),
-        *(func.coalesce(func.sum(sc[n]), 0).label(n) for n in TOTALS),
+        *(func.coalesce(func.sum(total), 0).label(n) for n, total in TOTALS.items()),
     ]  # fmt: skip
     rows = conn.execute(select(sc.member_state, *columns).where(*where).group_by(sc.member_state))
     figures = {r.member_state: {n: int(r._mapping[n]) for n in FIGURES} for r in rows}
     categories: dict[str, dict[str, int]] = {}
-    for code, joined in conn.execute(select(sc.member_state, sc.categories).where(*where)):
-        for category in filter(None, joined.split(",")):
+    days: dict[tuple[str, str], list[int]] = {}
+    for row in conn.execute(
+        select(
+            sc.member_state, sc.categories, sc.national_opened_at, sc.national_concluded_at,
+            sc.un_opened_at, sc.un_concluded_at,
+        ).where(*where)
+    ):  # fmt: skip
+        code = row.member_state
+        for category in filter(None, row.categories.split(",")):
             counts = categories.setdefault(code, {})
             counts[category] = counts.get(category, 0) + 1
+        for prefix in ("national", "un"):
+            opened, concluded = (
+                row._mapping[f"{prefix}_opened_at"],
+                row._mapping[f"{prefix}_concluded_at"],
+            )
+            if opened is not None and concluded is not None:
+                days.setdefault((code, prefix), []).append(days_taken(opened, concluded))
     commitments = _commitments(conn, as_of, codes)
     wanted = set(figures) | set(commitments) if codes is None else set(codes)
     return {
@@ -274,10 +228,21 @@ def country_records(
             year=year,
             figures=figures.get(code) or dict.fromkeys(FIGURES, 0),
             categories=categories.get(code, {}),
+            state_investigation_median_days=_median(days.get((code, "national"))),
+            un_investigation_median_days=_median(days.get((code, "un"))),
             **commitments.get(code, {}),
         )
         for code in sorted(wanted)
     }
+
+
+def days_taken(opened: datetime, concluded: datetime) -> int:
+    """Days an investigation took, counted as the decider counts them (``days_taken``)."""
+    return (concluded.date() - opened.date()).days
+
+
+def _median(values: list[int] | None) -> float | None:
+    return float(median(values)) if values else None
 
 
 def _commitments(
@@ -305,29 +270,22 @@ def cases_behind(
     *,
     as_of: datetime | None = None,
     year: int | None = None,
+    category: str | None = None,
 ) -> list[str]:
-    """The cases a figure of a country's record counts, by the same condition."""
+    """The cases a figure of a country's record counts, by the same condition.
+
+    ``category`` (a UN code) keeps the cases involving the country's nationals of that
+    category: with ``allegations``, the cases behind the record's count by category.
+    """
     at = as_of or now
     if figure in COUNTS:
         condition = COUNTS[figure](policy, at)
     elif figure in TOTALS:
-        condition = sc[figure] > 0
+        condition = TOTALS[figure] > 0
     else:
         raise KeyError(figure)
-    rows = conn.execute(
-        select(sc.case_id)
-        .where(*_scope(as_of, year, [code]), condition)
-        .order_by(sc.received_at, sc.case_id)
-    )
+    where = [*_scope(as_of, year, [code]), condition]
+    if category is not None:
+        where.append((literal(",") + sc.categories + literal(",")).contains(f",{category},"))
+    rows = conn.execute(select(sc.case_id).where(*where).order_by(sc.received_at, sc.case_id))
     return [case_id for (case_id,) in rows]
-
-
-def rank_countries(
-    records: Sequence[CountryRecord], measure: CountryMeasure, descending: bool
-) -> list[CountryRecord]:
-    """Order by ``measure``; countries for which it is undefined come last, by name."""
-    defined = [r for r in records if r.measure(measure) is not None]
-    undefined = sorted((r for r in records if r.measure(measure) is None), key=lambda r: r.name)
-    defined.sort(key=lambda r: r.name)
-    defined.sort(key=lambda r: r.measure(measure) or 0.0, reverse=descending)
-    return defined + undefined

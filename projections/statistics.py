@@ -5,19 +5,27 @@ personnel and each contributing country it involves (DOMAIN.md), so every table 
 allegations adds up to the same total. Victims and alleged perpetrators are counted
 per case, each person once, in the UN's groups; their tables add up to their own
 totals. The period is that of the date the report was received.
+
+"Referred to the Member State" is a flag of each unit: yes when the unit's
+contributing country was notified of the case (civilian units are never referred).
 """
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
-from .case_history import case_versions, unit_versions
+from .case_history import case_versions, state_case_versions, unit_versions
 from .casefold import VICTIM_GROUPS
 from .versions import valid_at
 
-cv, uv = case_versions.c, unit_versions.c
+cv, uv, sc = case_versions.c, unit_versions.c, state_case_versions.c
+
+COUNTING_POLICY: Final = "un-allegation-unit v1"
+"""How these tables count, named as every answer names its rules: an allegation once
+per category of personnel and per contributing country, by the date the report was
+received, with the status derived as the README says. No deadline is judged here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,7 @@ class Statistics:
     received_from: datetime
     received_to: datetime
     as_of: datetime
+    policy: str
     allegations: int
     cases: int
     tables: list[Table]
@@ -60,7 +69,6 @@ _UNIT_TABLES: list[tuple[str, Any, str]] = [
     ("type", cv.allegation_type, "unknown"),
     ("incident_year", cv.incident_year, "unknown"),
     ("status", cv.un_status, "unknown"),
-    ("referred_to_member_state", cv.referred, "unknown"),
 ]
 
 
@@ -93,6 +101,27 @@ def statistics(
             (Count(_label(value, absent), int(n)) for value, n in rows),
             key=lambda c: (-c.count, c.key),
         )))  # fmt: skip
+    notified = (
+        select(sc.case_id, sc.member_state, sc.notified_at)
+        .where(valid_at(state_case_versions, as_of))
+        .subquery()
+    )
+    referred = case((notified.c.notified_at.is_not(None), "yes"), else_="no")
+    rows = conn.execute(
+        select(referred, func.count())
+        .select_from(
+            joined.outerjoin(
+                notified,
+                (notified.c.case_id == units.c.case_id)
+                & (notified.c.member_state == units.c.nationality),
+            )
+        )
+        .where(*in_period)
+        .group_by(referred)
+    )
+    tables.append(Table("referred_to_member_state", sorted(
+        (Count(str(value), int(n)) for value, n in rows), key=lambda c: (-c.count, c.key)
+    )))  # fmt: skip
     sums = conn.execute(
         select(
             func.count(),
@@ -119,7 +148,9 @@ def statistics(
         Table("paternity_claims", [Count("claims", paternity)]),
     ]
     allegations = tables[0].total
-    return Statistics(received_from, received_to, as_of or now, allegations, cases, tables)
+    return Statistics(
+        received_from, received_to, as_of or now, COUNTING_POLICY, allegations, cases, tables
+    )
 
 
 def _label(value: object, absent: str) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    delete,
     or_,
     select,
     update,
@@ -73,6 +74,7 @@ class VersionWriter:
         self._groups: dict[Any, set[Key]] = {}
         self._loaded: dict[Key, datetime] = {}  # stored current version: its recorded_from
         self._closed: list[tuple[Key, datetime, datetime]] = []  # (key, from, to) to update
+        self._emptied: list[tuple[Key, datetime]] = []  # (key, from) stored, to delete
         self._new: dict[tuple[Key, datetime], Row] = {}
 
     def load(self, conn: Connection, column: str, values: Sequence[Any]) -> None:
@@ -118,14 +120,37 @@ class VersionWriter:
         self._new[(key, row[FROM])] = row
 
     def _close(self, key: Key, row: Row, at: datetime) -> None:
+        # A version closed at the instant it started held at no instant: it is dropped,
+        # so that where batches happen to end never leaves a trace in the versions.
+        empty = at <= row[FROM]
         staged = self._new.get((key, row[FROM]))
         if staged is not None:
-            staged[TO] = at
+            if empty:
+                del self._new[(key, row[FROM])]
+            else:
+                staged[TO] = at
         if self._loaded.get(key) == row[FROM]:
-            self._closed.append((key, row[FROM], at))
+            if empty:
+                self._emptied.append((key, row[FROM]))
+            else:
+                self._closed.append((key, row[FROM], at))
             del self._loaded[key]
 
     def flush(self, conn: Connection) -> None:
+        if self._emptied:
+            conn.execute(
+                delete(self.table).where(
+                    and_(
+                        *(self.table.c[k] == bindparam(f"k_{k}") for k in self.keys),
+                        self.table.c[FROM] == bindparam("k_from"),
+                    )
+                ),
+                [
+                    {**{f"k_{k}": v for k, v in zip(self.keys, key, strict=True)},
+                     "k_from": start}
+                    for key, start in self._emptied
+                ],
+            )  # fmt: skip
         if self._closed:
             where = and_(
                 *(self.table.c[k] == bindparam(f"k_{k}") for k in self.keys),
@@ -140,5 +165,6 @@ class VersionWriter:
                 ],
             )  # fmt: skip
         upsert(conn, self.table, list(self._new.values()))
+        self._emptied.clear()
         self._closed.clear()
         self._new.clear()

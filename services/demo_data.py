@@ -240,8 +240,13 @@ def _case(
     at = received + timedelta(hours=2)
     contingent = CountryCode(rng.choice(_CONTRIBUTORS[mission].split()))
     uniformed: dict[CountryCode, str] = {}
+    first: PersonnelCategory | None = None
     for number in range(1, rng.choices([1, 2, 3], weights=(80, 15, 5))[0] + 1):
-        category = _weighted(rng, _CATEGORIES)
+        # Every alleged perpetrator of a case shares the first one's category (and, being
+        # uniformed, its contingent): a case is then one allegation in the UN's counting
+        # unit, so that the statistics of each year reproduce the published totals.
+        drawn = _weighted(rng, _CATEGORIES)
+        category = first = first or drawn
         if category.uniformed:
             nationality = contingent
             uniformed.setdefault(nationality, f"P{number}")
