@@ -1,6 +1,7 @@
 """A client that leaves mid-request gets a refusal, not a server error."""
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from accountability.services.api.endpoint import RequestError, _read_body
 
 def test_a_client_that_leaves_before_its_body_is_refused_not_an_error() -> None:
     scope: dict[str, Any] = {"type": "http", "method": "POST", "headers": [], "path": "/graphql"}
-    messages = iter([
+    messages: Iterator[dict[str, Any]] = iter([
         {"type": "http.request", "body": b'{"query": ', "more_body": True},
         {"type": "http.disconnect"},
     ])  # fmt: skip
