@@ -30,7 +30,7 @@ from accountability.events.vocabulary import Role
 from accountability.projections import case_file
 from accountability.projections.audit_log import AuditEntry, audit_log
 from accountability.projections.paging import Page
-from graphql import GraphQLResolveInfo
+from graphql import GraphQLResolveInfo, OperationType
 
 from .context import RequestContext, current_actor
 from .errors import UNAUTHENTICATED_MESSAGE, ApiError, Forbidden, Unauthenticated
@@ -354,6 +354,16 @@ def _access_log(args: dict[str, Any], page: Any) -> list[str]:
     return [str(item.entry_id) for item in page.items]
 
 
+def _letters(_args: dict[str, Any], page: Any) -> list[str]:
+    """A dead letter holds an event's bytes: what was read is its stream, where known."""
+    read = [item.stream_id or f"dead-letter:{item.letter_id}" for item in page.items]
+    return list(dict.fromkeys(read))
+
+
+def _replayed(args: dict[str, Any], report: Any) -> list[str]:
+    return [f"dead-letter:{args['id']}", str(report.scope)]
+
+
 # --- the table ----------------------------------------------------------------------------
 
 
@@ -401,10 +411,11 @@ POLICY: Final[dict[str, Rule]] = {
     "Query.consistencyProof": Rule(CREDENTIAL, record=_checkpoints),
     "Query.accessLog": Rule(OVERSIGHT_ONLY, record=_access_log, why=ACCESS_LOG.why),
     # Operations (ADR 0015): how far the read models have come is no secret; dead letters
-    # are log records, for those who may read every stream.
+    # are log records, for those who may read every stream, and reading or replaying
+    # one is recorded like any confidential read.
     "Query.freshness": PUBLIC,
-    "Query.deadLetters": OPERATIONS,
-    "Mutation.replayDeadLetter": OPERATIONS,
+    "Query.deadLetters": Rule(UN_WIDE, record=_letters, why=OPERATIONS.why),
+    "Mutation.replayDeadLetter": Rule(UN_WIDE, record=_replayed, why=OPERATIONS.why),
     # Commands: who may issue which one, on which case, is the decider's to say.
     "Mutation.*": Rule(
         SUBMITTERS,
@@ -578,7 +589,11 @@ class AccessMiddleware:
         if rule.after is not None:
             result = await rule.after(check, result)
         if rule.record is not None:
-            outcome = "subscribed" if isinstance(result, AsyncIterator) else "read"
+            outcome = (
+                "subscribed" if isinstance(result, AsyncIterator)
+                else "done" if info.operation.operation is OperationType.MUTATION
+                else "read"
+            )  # fmt: skip
             ids = tuple(rule.record(args, result))
             _note(info, Read(_action(info), outcome, ids, _plain(args)))
         return result

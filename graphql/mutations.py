@@ -25,7 +25,7 @@ from accountability.events import vocabulary as v
 from accountability.events.codec import canonical_json
 from accountability.events.errors import Rejection, RejectionDetail
 from accountability.events.privacy import SealedText
-from accountability.events.rules import Rule, ensure_identifier
+from accountability.events.rules import Rule, ensure_identifier, ensure_role
 from accountability.events.signing import (
     SIGNATURE_BYTES,
     KeyFormatError,
@@ -66,6 +66,8 @@ from .types import (
 ErasureReason = graphene.Enum.from_enum(v.ErasureReason)
 
 SIGNED_FIELDS_MISSING = "SIGNED_FIELDS_MISSING"
+TEXT_WRITERS = frozenset({v.Role.OFFICER})
+"""Who may record a narrative or a note (ADR 0014)."""
 
 
 class SignatureInput(graphene.InputObjectType):
@@ -333,12 +335,19 @@ async def _submit(
     return _rejected(outcome.command_id, outcome.stream_id, outcome.rejection)
 
 
-async def _submit_text(info: Any, data: Any, build: TextBuilder) -> Accepted | Rejected:
-    """Seal ``data.text`` with the case's key at the edge, then submit the command."""
-    require_actor(info)
+async def _submit_text(
+    info: Any, data: Any, build: TextBuilder, action: str
+) -> Accepted | Rejected:
+    """Seal ``data.text`` with the case's key at the edge, then submit the command.
+
+    Text commands are the officers' (the decider says so too); the role is checked
+    before sealing, so that no one else makes the key store create a case's key.
+    """
+    actor = require_actor(info)
     context: RequestContext = info.context
     command_id = data.command_id or str(uuid.uuid4())
     try:
+        ensure_role(actor, TEXT_WRITERS, action)
         ensure_identifier(data.case_id, "case_id")
         sealed = await context.submitter.seal_text(data.case_id, data.text)
     except (Rejection, Refused) as refusal:
@@ -450,7 +459,7 @@ class Mutation(graphene.ObjectType):
             info,
             input,
             lambda d, command_id: c.ReportAllegation(
-                case_id=CaseId(d.case_id or case_id_for(command_id)),
+                case_id=CaseId(case_id_for(command_id) if d.case_id is None else d.case_id),
                 allegation_type=d.allegation_type,
                 mission=d.mission,
                 incident_date=d.incident_date,
@@ -699,14 +708,16 @@ class Mutation(graphene.ObjectType):
     @staticmethod
     async def resolve_record_narrative(root: None, info: Any, input: Any) -> Any:
         return await _submit_text(
-            info, input, lambda d, sealed: c.RecordNarrative(CaseId(d.case_id), sealed)
-        )
+            info, input, lambda d, sealed: c.RecordNarrative(CaseId(d.case_id), sealed),
+            "recording a narrative",
+        )  # fmt: skip
 
     @staticmethod
     async def resolve_add_case_note(root: None, info: Any, input: Any) -> Any:
         return await _submit_text(
-            info, input, lambda d, sealed: c.AddCaseNote(CaseId(d.case_id), sealed, d.note_id)
-        )
+            info, input, lambda d, sealed: c.AddCaseNote(CaseId(d.case_id), sealed, d.note_id),
+            "adding a note to a case",
+        )  # fmt: skip
 
     @staticmethod
     async def resolve_erase_victim_data(root: None, info: Any, input: Any) -> Any:

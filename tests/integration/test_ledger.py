@@ -799,10 +799,24 @@ def test_graphql_serves_checkpoints_and_proofs(
         [bytes.fromhex(h) for h in found["logPath"]],
     )  # fmt: skip
     assert log_root == second.log_root
-    sizes = [(p["fromSize"], p["toSize"]) for p in proof["data"]["consistencyProof"]["partitions"]]
+    with ledger_engine.connect() as conn:
+        assert leaf == leaf_of(_stored(conn, event.event_id))
+    served = proof["data"]["consistencyProof"]["partitions"]
+    sizes = [(p["fromSize"], p["toSize"]) for p in served]
     assert sizes == [
         (a.size, b.size) for a, b in zip(first.partitions, second.partitions, strict=True)
     ]
+    assert any(
+        0 < a.size < b.size for a, b in zip(first.partitions, second.partitions, strict=True)
+    )
+    for given, old, new in zip(served, first.partitions, second.partitions, strict=True):
+        path = [bytes.fromhex(h) for h in given["path"]]
+        if 0 < old.size < new.size:  # the other cases need no proof, and get an empty one
+            assert roots_from_consistency(old.size, new.size, path, old.root) == (
+                old.root, new.root,
+            )  # fmt: skip
+        else:
+            assert path == []
     assert anonymous["errors"]
     assert "bearer credential" in anonymous["errors"][0]
     assert unknown["errors"] == ["no event 'nope'"]
