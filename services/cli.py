@@ -5,10 +5,14 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from accountability.events.vocabulary import Role
 
 from .settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger("accountability")
 
@@ -59,9 +63,13 @@ def _cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_topics(settings: Settings, args: argparse.Namespace) -> int:
-    from .kafka import ensure_topics
+    from .kafka import BrokerUnavailable, TopicMismatch, ensure_topics
 
-    ensure_topics(settings)
+    try:
+        ensure_topics(settings)
+    except (BrokerUnavailable, TopicMismatch) as exc:
+        print(f"accountability topics: {exc}", file=sys.stderr)
+        return 1
     print(f"topics ready at {settings.kafka_bootstrap_servers}")
     return 0
 
@@ -71,6 +79,18 @@ def _cmd_credentials(settings: Settings, args: argparse.Namespace) -> int:
 
     engine = db.create(settings.database_url)
     db.create_schema(engine)
+    try:
+        return _credentials(engine, args)
+    except credentials.CredentialError as exc:
+        print(f"accountability credentials: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+
+
+def _credentials(engine: "Engine", args: argparse.Namespace) -> int:
+    from . import credentials
+
     now = datetime.now(UTC)
     with engine.begin() as conn:
         if args.action == "create":
@@ -291,6 +311,16 @@ def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     return run_bench(settings, plan, output=args.output, command=command)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of 1 or more, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="accountability",
@@ -321,7 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--country", help="ISO 3166-1 alpha-3, for the member_state role")
     create.add_argument("--principal-id", help="defaults to <role>-<country or name>")
     create.add_argument("--label", help="what the credential is for")
-    create.add_argument("--expires-in-days", type=int, help="default: never expires")
+    create.add_argument(
+        "--expires-in-days", type=_positive_int, metavar="N", help="default: never expires"
+    )
     creds_sub.add_parser("list", help="list credentials (never their secrets)")
     revoke = creds_sub.add_parser("revoke", help="revoke a credential at once")
     revoke.add_argument("credential_id")

@@ -112,7 +112,7 @@ def ensure_principal(
         if member_state not in COUNTRIES:
             raise CredentialError(f"unknown country code '{member_state}' (ISO 3166-1 alpha-3)")
     elif member_state is not None:
-        raise CredentialError(f"a {role.value} principal is bound to no country")
+        raise CredentialError(f"an {role.value} principal is bound to no country")
     existing = find_principal(conn, principal_id)
     if existing is not None:
         if existing.role is not role or existing.member_state != member_state:

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import time
+from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka import KafkaAdminClient
@@ -10,7 +11,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from .settings import Settings
-from .topics import topic_specs
+from .topics import TopicSpec, topic_specs
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +20,16 @@ class BrokerUnavailable(Exception):
     """The Kafka cluster did not answer in time."""
 
 
+class TopicMismatch(Exception):
+    """A topic exists with properties the settings contradict."""
+
+
 def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
-    """Create the product's topics with their properties; existing ones are left alone."""
+    """Create the product's topics with their properties.
+
+    Existing topics are kept once their partition counts are checked against the
+    settings (:class:`TopicMismatch` otherwise).
+    """
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -37,8 +46,13 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
                 ) from exc
             time.sleep(0.5)
     try:
+        specs = topic_specs(settings)
         existing = set(admin.list_topics())
-        for spec in topic_specs(settings):
+        present = [spec.name for spec in specs if spec.name in existing]
+        if present:
+            described = admin.describe_topics(present)
+            ensure_partition_counts(specs, {t["name"]: len(t["partitions"]) for t in described})
+        for spec in specs:
             if spec.name in existing:
                 continue
             try:
@@ -51,6 +65,23 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
                 pass
     finally:
         admin.close()
+
+
+def ensure_partition_counts(specs: Sequence[TopicSpec], found: Mapping[str, int]) -> None:
+    """Refuse topics that exist with another partition count than the settings give.
+
+    A stream lives in the partition its key hashes to under that count, and the decider
+    writes a stream's events to the partition its commands came from: with the count
+    changed, a stream's new events would land apart from its old ones.
+    """
+    for spec in specs:
+        count = found.get(spec.name)
+        if count is not None and count != spec.partitions:
+            raise TopicMismatch(
+                f"topic {spec.name} has {count} partitions but "
+                f"ACCOUNTABILITY_TOPIC_PARTITIONS is {spec.partitions}; set it to {count} "
+                "(the count is fixed once the log has events)"
+            )
 
 
 async def read_partition(

@@ -24,7 +24,7 @@ from accountability.projections.runner import load_checkpoints
 from accountability.projections.sql import metadata as read_models
 
 from . import archive
-from .topics import EVENTS
+from .topics import EVENTS, partition_for
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +46,14 @@ def verify_archive(engine: Engine, partitions: int) -> dict[int, list[tuple[int,
     """Every published event by partition in offset order, after checking its chain."""
     heads: dict[str, StreamHead] = defaultdict(StreamHead)
     by_partition: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
+    homes: dict[str, int] = {}
     with engine.connect() as conn:
         for event in archive.published(conn):
-            if event.partition >= partitions:
-                raise RestoreRefused(
-                    f"the archive has events in partition {event.partition} but the events "
-                    f"topic has {partitions} partitions; keep ACCOUNTABILITY_TOPIC_PARTITIONS "
-                    "as it was when the events were recorded"
-                )
+            home = homes.get(event.stream_id)
+            if home is None:
+                home = homes[event.stream_id] = partition_for(event.stream_id, partitions)
+            if event.partition != home:
+                raise RestoreRefused(_moved(event.stream_id, event.partition, home, partitions))
             try:
                 envelope = verify_link(event.raw, heads[event.stream_id])
             except DomainError as exc:
@@ -64,6 +64,21 @@ def verify_archive(engine: Engine, partitions: int) -> dict[int, list[tuple[int,
             heads[event.stream_id] = envelope.head
             by_partition[event.partition].append((event.offset, event.raw))
     return by_partition
+
+
+def _moved(stream_id: str, partition: int, home: int, partitions: int) -> str:
+    """Why a stream found outside the partition its key hashes to refuses the start.
+
+    A stream's commands, and so its events, go to the partition its key hashes to under
+    the topic's partition count. An event elsewhere means the count changed since it
+    was recorded: the stream's next events would land in another partition than its
+    earlier ones, and no reader would see the stream in order.
+    """
+    return (
+        f"the archive holds stream {stream_id} in partition {partition}, but with "
+        f"{partitions} partitions it belongs in partition {home}; keep "
+        "ACCOUNTABILITY_TOPIC_PARTITIONS as it was when the events were recorded"
+    )
 
 
 async def _produce(bootstrap: str, by_partition: dict[int, list[tuple[int, bytes]]]) -> bool:

@@ -202,7 +202,12 @@ class GraphQLEndpoint:
                 raise _invalid(errors)
         chosen = get_operation_ast(document, operation)
         if chosen is None:
-            raise RequestError(400, "name the operation to run with operationName", "BAD_REQUEST")
+            message = (
+                "name the operation to run with operationName"
+                if operation is None
+                else f"the document has no operation named {operation!r}"
+            )
+            raise RequestError(400, message, "BAD_REQUEST")
         return Prepared(document, chosen)
 
     def _keep(self, query: str, document: DocumentNode) -> None:

@@ -193,6 +193,8 @@ def test_the_same_command_twice_yields_one_event_and_the_same_answer(
                      "GRAPHQL_VALIDATION_FAILED", id="unknown-field"),
         pytest.param(b'{"variables": {}}', "application/json", 400, "BAD_REQUEST",
                      id="no-query"),
+        pytest.param(b'{"query": "query A { __typename }", "operationName": "B"}',
+                     "application/json", 400, "BAD_REQUEST", id="unknown-operation"),
         pytest.param(b"query=x", "application/x-www-form-urlencoded", 415,
                      "UNSUPPORTED_MEDIA_TYPE", id="wrong-content-type"),
         pytest.param(b'{"query": "' + b" " * 1_100_000 + b'{ __typename }"}',
@@ -208,6 +210,10 @@ def test_a_malformed_request_gets_a_clear_error_never_a_500(
 
     assert response.status_code == status
     assert response.json()["errors"][0]["extensions"]["code"] == code
+    if code == "BAD_REQUEST" and b"operationName" in body:
+        assert response.json()["errors"][0]["message"] == (
+            "the document has no operation named 'B'"
+        )
 
 
 def test_a_bad_credential_is_refused_and_a_missing_one_named(stack: EmbeddedStack) -> None:
@@ -234,6 +240,7 @@ def test_bad_commands_are_precise_rejections_that_write_nothing(
     pakistan = Client(stack.url, issue(stack, Role.MEMBER_STATE, "PAK"))
 
     unknown_case = notify(officer, "E2E-NONE", "BGD")
+    empty_case = report(officer, "")
     unknown_country = identify(officer, "E2E-3", "XYZ")
     too_early = officer.mutate(
         "notifyMemberState", "NotifyMemberStateInput",
@@ -248,14 +255,17 @@ def test_bad_commands_are_precise_rejections_that_write_nothing(
     unknown_query = officer.post('{ country(code: "XYZ") { code } }').json()
     missing_case = officer.post('{ case(id: "E2E-NONE") { caseId } }').json()
     trail = officer.post('{ auditTrail(streamId: "case:E2E-3") { edges { node { type } } } }')
+    malformed = officer.post('{ auditTrail(streamId: "E2E-3") { edges { cursor } } }').json()
 
     assert (unknown_case["code"], unknown_case["field"]) == ("CASE_NOT_FOUND", "caseId")
+    assert (empty_case["code"], empty_case["field"]) == ("INVALID_IDENTIFIER", "caseId")
     assert (unknown_country["code"], unknown_country["field"]) == ("UNKNOWN_COUNTRY", "nationality")
     assert (too_early["code"], too_early["field"]) == ("OUT_OF_ORDER", "occurredAt")
     assert (not_theirs["code"], not_theirs["field"]) == ("FORBIDDEN_MEMBER_STATE", "caseId")
     assert (no_stream["code"], no_stream["field"]) == ("INVALID_COMMAND", "streamId")
     assert unknown_query["errors"][0]["extensions"]["code"] == "UNKNOWN_COUNTRY"
     assert missing_case["errors"][0]["extensions"]["code"] == "CASE_NOT_FOUND"
+    assert malformed["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "streamId"}
     types = [e["node"]["type"] for e in trail.json()["data"]["auditTrail"]["edges"]]
     assert types == ["AllegationReported", "AllegedPerpetratorIdentified"]
 

@@ -21,7 +21,12 @@ from accountability.projections.runner import apply_batch, load_checkpoints
 from accountability.services import archive
 from accountability.services.api.bus import CommandBus
 from accountability.services.broker import EmbeddedBroker
-from accountability.services.kafka import BrokerUnavailable, ensure_topics, read_partition
+from accountability.services.kafka import (
+    BrokerUnavailable,
+    TopicMismatch,
+    ensure_topics,
+    read_partition,
+)
 from accountability.services.rebuild import rebuild_into
 from accountability.services.restore import (
     RestoreRefused,
@@ -95,6 +100,15 @@ def test_the_log_is_restored_at_its_original_offsets(
     assert sorted(read_back(broker_settings.kafka_bootstrap_servers, 4)) == sorted(log.records)
 
 
+def test_topics_that_exist_with_another_partition_count_are_refused(
+    broker_settings: Settings,
+) -> None:
+    with pytest.raises(TopicMismatch) as refused:
+        ensure_topics(replace(broker_settings, topic_partitions=8))
+
+    assert "has 4 partitions but ACCOUNTABILITY_TOPIC_PARTITIONS is 8" in str(refused.value)
+
+
 def test_a_changed_archive_is_refused_and_names_the_event(
     engine: Engine, broker_settings: Settings
 ) -> None:
@@ -115,6 +129,23 @@ def test_a_changed_archive_is_refused_and_names_the_event(
 
     assert victim.event_id in str(refused.value)
     assert "does not verify" in str(refused.value)
+
+
+@pytest.mark.parametrize("partitions", [pytest.param(2, id="fewer"), pytest.param(8, id="more")])
+def test_another_partition_count_is_refused_and_names_a_stream(
+    engine: Engine, broker_settings: Settings, partitions: int
+) -> None:
+    log = Log()  # recorded with 4 partitions
+    for n in range(8):
+        log.case(f"P-{n}", "GAB")
+    archive_log(engine, log)
+
+    with pytest.raises(RestoreRefused) as refused:
+        restore_log(engine, broker_settings.kafka_bootstrap_servers, partitions)
+
+    assert "ACCOUNTABILITY_TOPIC_PARTITIONS" in str(refused.value)
+    assert "stream case:P-" in str(refused.value)
+    assert read_back(broker_settings.kafka_bootstrap_servers, 4) == []
 
 
 def test_read_models_ahead_of_the_archive_are_reset(

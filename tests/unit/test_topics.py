@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import pytest
 
+from accountability.services.kafka import TopicMismatch, ensure_partition_counts
 from accountability.services.settings import Settings
 from accountability.services.topics import (
     COMMANDS,
@@ -69,3 +70,24 @@ def test_streams_land_where_kafkas_default_partitioner_puts_their_key(
 
     assert partition_for(key, 2**31) == positive
     assert partition_for(key, 12) == positive % 12
+
+
+def test_existing_topics_with_the_configured_partition_count_are_accepted(
+    production: Settings,
+) -> None:
+    specs = topic_specs(production)
+
+    ensure_partition_counts(specs, {EVENTS: 12, COMMANDS: 12})  # the others are missing
+
+
+@pytest.mark.parametrize("found", [pytest.param(4, id="fewer"), pytest.param(24, id="more")])
+def test_an_existing_topic_with_another_partition_count_is_refused(
+    production: Settings, found: int
+) -> None:
+    with pytest.raises(TopicMismatch) as refused:
+        ensure_partition_counts(topic_specs(production), {EVENTS: 12, COMMANDS: found})
+
+    assert str(refused.value) == (
+        f"topic {COMMANDS} has {found} partitions but ACCOUNTABILITY_TOPIC_PARTITIONS is 12; "
+        f"set it to {found} (the count is fixed once the log has events)"
+    )
