@@ -236,10 +236,15 @@ def _peer_section(r: Results) -> list[str]:
         pb = _median([x.eventsourcing_build for x in runs])
         hb = _median([x.product_build for x in runs])
         lines.append(
-            f"| {database} | {runs[0].commands:,} | {pa:.2f} | {ha:.2f} | {pa / ha:.2f} | "
-            f"{pb:.2f} | {hb:.2f} | {pb / hb:.2f} |"
+            f"| {database} | {runs[0].commands:,} | {_small(pa)} | {_small(ha)} | "
+            f"{_small(pa / ha)} | {_small(pb)} | {_small(hb)} | {_small(pb / hb)} |"
         )
     return lines
+
+
+def _small(value: float) -> str:
+    """Two decimals, or two significant digits below 0.1 so a tiny run never shows 0.00."""
+    return f"{value:,.2f}" if value >= 0.1 else f"{value:.2g}"
 
 
 _READING = [
