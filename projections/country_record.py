@@ -2,13 +2,14 @@
 nationals, per year and overall, at any instant, under a named deadline policy.
 
 Every figure is a named condition on one Member State's row for one case
-(``state_case_versions``): counted with ``SUM(CASE WHEN …)`` for the record, and
+(``state_case_versions``): counted with ``COUNT(*) FILTER (WHERE …)`` for the record, and
 listed with ``WHERE …`` to show the cases behind it, so a figure and its explanation
 can never disagree. Totals (sanctions, sentences, …) sum a column instead; the
 cases behind them are those where it is above zero. The count by category of
-personnel and the median days of investigations are read from the same rows, and
-their cases listed by the same conditions (``cases_behind``'s ``category``; the
-concluded investigations' figures).
+personnel is summed in the same pass and the median days of investigations ranked
+by the database over the same rows, and their cases listed by the same conditions
+(``cases_behind``'s ``category``; the concluded investigations' figures). Nothing is
+fetched row by row: a country with thousands of cases costs a few small answers.
 """
 
 from collections.abc import Callable, Sequence
@@ -20,10 +21,11 @@ from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, not
 
 from accountability.events.countries import COUNTRIES
 from accountability.events.policy import DayCount, DeadlinePolicy, add_months
+from accountability.events.vocabulary import PersonnelCategory
 
 from .case_history import commitment_versions, state_case_versions
 from .country_measures import CountryMeasure, CountryRecord, rank_countries
-from .dates import WithinMonths
+from .dates import DaysBetween, WithinMonths
 from .versions import valid_at
 
 __all__ = [
@@ -192,31 +194,29 @@ def country_records(
     at = as_of or now
     where = _scope(as_of, year, codes)
     columns = [
-        *(func.coalesce(func.sum(case((c(policy, at), 1), else_=0)), 0).label(n)
-          for n, c in COUNTS.items()),
+        *(func.count().filter(c(policy, at)).label(n) for n, c in COUNTS.items()),
         *(func.coalesce(func.sum(total), 0).label(n) for n, total in TOTALS.items()),
     ]  # fmt: skip
-    rows = conn.execute(select(sc.member_state, *columns).where(*where).group_by(sc.member_state))
-    figures = {r.member_state: {n: int(r._mapping[n]) for n in FIGURES} for r in rows}
+    # PostgreSQL takes the medians in the same pass; SQLite ranks the days apart.
+    in_pass = conn.dialect.name == "postgresql"
+    medians = [_median_column(prefix).label(f"median_{prefix}") for prefix in _PREFIXES]
+    rows = conn.execute(
+        select(sc.member_state, *columns, *_CATEGORY_COUNTS, *(medians if in_pass else []))
+        .where(*where)
+        .group_by(sc.member_state)
+    )
+    figures: dict[str, dict[str, int]] = {}
     categories: dict[str, dict[str, int]] = {}
-    days: dict[tuple[str, str], list[int]] = {}
-    for row in conn.execute(
-        select(
-            sc.member_state, sc.categories, sc.national_opened_at, sc.national_concluded_at,
-            sc.un_opened_at, sc.un_concluded_at,
-        ).where(*where)
-    ):  # fmt: skip
-        code = row.member_state
-        for category in filter(None, row.categories.split(",")):
-            counts = categories.setdefault(code, {})
-            counts[category] = counts.get(category, 0) + 1
-        for prefix in ("national", "un"):
-            opened, concluded = (
-                row._mapping[f"{prefix}_opened_at"],
-                row._mapping[f"{prefix}_concluded_at"],
-            )
-            if opened is not None and concluded is not None:
-                days.setdefault((code, prefix), []).append(days_taken(opened, concluded))
+    days: dict[str, dict[str, float]] = {prefix: {} for prefix in _PREFIXES}
+    for r in rows:
+        figures[r.member_state] = {n: int(r._mapping[n]) for n in FIGURES}
+        counts = {code: int(r._mapping[f"category_{code}"]) for code in _CATEGORY_CODES}
+        categories[r.member_state] = {code: n for code, n in counts.items() if n}
+        for prefix in _PREFIXES if in_pass else ():
+            if (value := r._mapping[f"median_{prefix}"]) is not None:
+                days[prefix][r.member_state] = float(value)
+    if not in_pass:
+        days = {prefix: _median_days(conn, prefix, where) for prefix in _PREFIXES}
     commitments = _commitments(conn, as_of, codes)
     wanted = set(figures) | set(commitments) if codes is None else set(codes)
     return {
@@ -228,8 +228,8 @@ def country_records(
             year=year,
             figures=figures.get(code) or dict.fromkeys(FIGURES, 0),
             categories=categories.get(code, {}),
-            state_investigation_median_days=_median(days.get((code, "national"))),
-            un_investigation_median_days=_median(days.get((code, "un"))),
+            state_investigation_median_days=days["national"].get(code),
+            un_investigation_median_days=days["un"].get(code),
             **commitments.get(code, {}),
         )
         for code in sorted(wanted)
@@ -241,8 +241,59 @@ def days_taken(opened: datetime, concluded: datetime) -> int:
     return (concluded.date() - opened.date()).days
 
 
-def _median(values: list[int] | None) -> float | None:
-    return float(median(values)) if values else None
+def _has_category(code: str) -> ColumnElement[bool]:
+    """The case involves the state's nationals of category ``code`` (a UN code)."""
+    return (literal(",") + sc.categories + literal(",")).contains(f",{code},")
+
+
+_CATEGORY_CODES = [category.value for category in PersonnelCategory]
+_CATEGORY_COUNTS = [
+    func.count().filter(_has_category(code)).label(f"category_{code}") for code in _CATEGORY_CODES
+]
+"""Cases by category of personnel, counted in the same pass as the figures."""
+
+
+_PREFIXES = ("national", "un")  # investigations by the state, by the UN
+
+
+def _days(prefix: str) -> DaysBetween:
+    return DaysBetween(sc[f"{prefix}_opened_at"], sc[f"{prefix}_concluded_at"])
+
+
+def _median_column(prefix: str) -> ColumnElement[Any]:
+    """The median days of concluded investigations, as an aggregate (PostgreSQL)."""
+    concluded = and_(
+        sc[f"{prefix}_opened_at"].is_not(None), sc[f"{prefix}_concluded_at"].is_not(None)
+    )
+    return func.percentile_cont(0.5).within_group(_days(prefix)).filter(concluded)
+
+
+def _median_days(conn: Connection, prefix: str, where: list[Any]) -> dict[str, float]:
+    """Each country's median days of its concluded investigations by ``prefix``.
+
+    The database ranks the days and returns the middle one or two per country, so a
+    country with thousands of investigations costs one small answer, not every row.
+    """
+    opened, concluded = sc[f"{prefix}_opened_at"], sc[f"{prefix}_concluded_at"]
+    days = _days(prefix).label("days")
+    ranked = (
+        select(
+            sc.member_state,
+            days,
+            func.row_number().over(partition_by=sc.member_state, order_by=days).label("rank"),
+            func.count().over(partition_by=sc.member_state).label("total"),
+        )
+        .where(*where, opened.is_not(None), concluded.is_not(None))
+        .subquery()
+    )
+    # The middle rank of an odd count, the two middle ranks of an even one.
+    middle = select(ranked.c.member_state, ranked.c.days).where(
+        (2 * ranked.c.rank).between(ranked.c.total, ranked.c.total + 2)
+    )
+    found: dict[str, list[int]] = {}
+    for code, value in conn.execute(middle):
+        found.setdefault(code, []).append(int(value))
+    return {code: float(median(values)) for code, values in found.items()}
 
 
 def _commitments(
@@ -286,6 +337,6 @@ def cases_behind(
         raise KeyError(figure)
     where = [*_scope(as_of, year, [code]), condition]
     if category is not None:
-        where.append((literal(",") + sc.categories + literal(",")).contains(f",{category},"))
+        where.append(_has_category(category))
     rows = conn.execute(select(sc.case_id).where(*where).order_by(sc.received_at, sc.case_id))
     return [case_id for (case_id,) in rows]

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.types import Boolean
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import Boolean, Integer
 
 
 class WithinMonths(ColumnElement[bool]):
@@ -16,6 +17,11 @@ class WithinMonths(ColumnElement[bool]):
 
     type = Boolean()
     inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012 (read by SQLAlchemy to key its SQL cache)
+        ("start", InternalTraversal.dp_clauseelement),
+        ("end", InternalTraversal.dp_clauseelement),
+        ("months", InternalTraversal.dp_clauseelement),
+    ]
 
     def __init__(
         self, start: ColumnElement[Any], end: ColumnElement[Any], months: ColumnElement[Any]
@@ -37,3 +43,31 @@ def _postgresql(element: WithinMonths, compiler: Any, **kw: Any) -> str:
     end = compiler.process(element.end, **kw)
     months = compiler.process(element.months, **kw)
     return f"({end} <= {start} + make_interval(months => ({months})::int))"
+
+
+class DaysBetween(ColumnElement[int]):
+    """Whole calendar days from the date of ``start`` to the date of ``end`` (UTC)."""
+
+    type = Integer()
+    inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012 (read by SQLAlchemy to key its SQL cache)
+        ("start", InternalTraversal.dp_clauseelement),
+        ("end", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, start: ColumnElement[Any], end: ColumnElement[Any]) -> None:
+        self.start, self.end = start, end
+
+
+@compiles(DaysBetween, "sqlite")
+def _sqlite_days(element: DaysBetween, compiler: Any, **kw: Any) -> str:
+    start = compiler.process(element.start, **kw)
+    end = compiler.process(element.end, **kw)
+    return f"CAST(julianday(date({end})) - julianday(date({start})) AS INTEGER)"
+
+
+@compiles(DaysBetween, "postgresql")
+def _postgresql_days(element: DaysBetween, compiler: Any, **kw: Any) -> str:
+    start = compiler.process(element.start, **kw)
+    end = compiler.process(element.end, **kw)
+    return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"

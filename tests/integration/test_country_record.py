@@ -122,6 +122,22 @@ def test_median_days_of_concluded_investigations_by_the_state_and_by_the_un(
     )  # fmt: skip
 
 
+def test_an_even_count_of_investigations_takes_the_mean_of_the_middle_two_per_country(
+    engine: Engine, log: Log
+) -> None:
+    for number, days in enumerate((10, 40, 20, 90)):
+        opened = datetime(2024, 3, 1, 23, 30, tzinfo=UTC)  # late in the day: whole dates count
+        un_case(log, f"B-{number}", opened=opened, days=days, state="BGD")
+    apply(engine, log.records)
+
+    with engine.connect() as conn:
+        records = cr.country_records(conn, DEFAULT_POLICY, NOW)
+
+    assert records["BGD"].un_investigation_median_days == 30.0  # of 20 and 40
+    assert records["NPL"].un_investigation_median_days == 130.0  # its own, beside BGD's
+    assert records["BGD"].state_investigation_median_days is None
+
+
 def test_each_count_by_category_lists_its_cases(engine: Engine, log: Log) -> None:
     apply(engine, log.records)
 
