@@ -30,7 +30,7 @@ from .versions import valid_at
 
 __all__ = [
     "COUNTS", "FIGURES", "TOTALS", "CountryMeasure", "CountryRecord", "cases_behind",
-    "country_records", "days_taken", "rank_countries",
+    "country_records", "rank_countries",
 ]  # fmt: skip
 
 sc = state_case_versions.c
@@ -234,11 +234,6 @@ def country_records(
         )
         for code in sorted(wanted)
     }
-
-
-def days_taken(opened: datetime, concluded: datetime) -> int:
-    """Days an investigation took, counted as the decider counts them (``days_taken``)."""
-    return (concluded.date() - opened.date()).days
 
 
 def _has_category(code: str) -> ColumnElement[bool]:
