@@ -51,9 +51,16 @@ def _cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from .api.app import create_app
+    from .kafka import BrokerUnavailable
 
+    app = create_app(settings)
+    try:
+        app.state.bus.start()  # before serving: a missing broker is one clear line, not a trace
+    except BrokerUnavailable as exc:
+        print(f"accountability api: {exc}", file=sys.stderr)
+        return 1
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level,

@@ -1,5 +1,6 @@
 """The Starlette application: routes, lifespan, and where errors become responses."""
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -50,7 +51,7 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         db.create_schema(engine)  # idempotent; the API may start before any worker
-        bus.start()
+        bus.start()  # already started by `accountability api`, which reports a failure plainly
         log.info("API ready: GraphQL at http://%s:%d/graphql", settings.api_host, settings.api_port)
         try:
             yield
@@ -70,6 +71,10 @@ def create_app(settings: Settings) -> Starlette:
             problems.append(f"database: {type(exc).__name__}")
         if not bus.listening:
             problems.append("broker: not reading command results")
+        elif (
+            unreachable := await broker_unreachable(settings.kafka_bootstrap_servers)
+        ) is not None:
+            problems.append(f"broker: {unreachable}")
         if problems:
             return JSONResponse({"status": "unavailable", "problems": problems}, 503)
         return JSONResponse({"status": "ready"})
@@ -82,7 +87,7 @@ def create_app(settings: Settings) -> Starlette:
         detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
         return error_response(status, str(detail), f"HTTP_{status}")
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", root),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
@@ -96,3 +101,28 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[api_metrics.middleware()],
         exception_handlers={HTTPException: http_error, 500: http_error},
     )
+    app.state.bus = bus
+    return app
+
+
+async def broker_unreachable(servers: str, timeout: float = 1.0) -> str | None:
+    """Why no bootstrap server accepts a connection, or None once one does.
+
+    The command-result reader keeps retrying quietly while the broker is away, so
+    readiness asks the broker itself: a mutation now would fail with BROKER_UNAVAILABLE.
+    """
+    failures = []
+    for server in (s.strip() for s in servers.split(",") if s.strip()):
+        host, _, port = server.rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(host.strip("[]"), int(port)), timeout
+            )
+        except (OSError, TimeoutError, ValueError) as exc:
+            failures.append(f"{server} ({type(exc).__name__})")
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return None
+    return "cannot connect to " + ", ".join(failures)

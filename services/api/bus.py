@@ -8,6 +8,7 @@ to the request waiting for it. Both clients are kafka-python's.
 import asyncio
 import logging
 import threading
+import time
 from concurrent.futures import Future
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -42,10 +43,19 @@ class CommandBus:
     # --- lifecycle ------------------------------------------------------------------
 
     def start(self, timeout: float = 30.0) -> None:
-        """Start reading answers; returns once the reader is positioned on every partition."""
+        """Start reading answers; returns once the reader is positioned on every partition.
+
+        Starting a bus that already listens does nothing.
+        """
+        if self.listening:
+            return
         self._listener = threading.Thread(target=self._listen, name="command-results", daemon=True)
         self._listener.start()
-        if not self._ready.wait(timeout):
+        deadline = time.monotonic() + timeout
+        # The reader gives up on its own when no broker answers at all: say so at once.
+        while not self._ready.wait(0.1):
+            if self._listener.is_alive() and time.monotonic() < deadline:
+                continue
             raise BrokerUnavailable(
                 f"could not read {RESULTS} at {self._settings.kafka_bootstrap_servers}"
                 + (f": {self._listen_error}" if self._listen_error else "")
@@ -153,6 +163,8 @@ class CommandBus:
                 enable_auto_commit=False,
                 auto_offset_reset="latest",
                 request_timeout_ms=30_000,
+                # No broker at start: fail as fast as a command would (BrokerUnavailable).
+                bootstrap_timeout_ms=int(self._settings.broker_timeout_seconds * 1000),
                 # The embedded broker holds a fetch for its whole maximum wait even when
                 # an answer arrives meanwhile: keep the wait short.
                 fetch_max_wait_ms=20,

@@ -438,6 +438,13 @@ def test_with_the_broker_down_a_mutation_fails_fast_with_a_clear_error(tmp_path:
             "{ __typename } }"
         )
         answer = response.json()
+        ready = httpx.get(f"{stack.url}/readyz")
+
+    assert ready.status_code == 503
+    servers = settings.kafka_bootstrap_servers
+    assert ready.json()["problems"] == [
+        f"broker: cannot connect to {servers} (ConnectionRefusedError)"
+    ]
 
     assert response.status_code == 200
     assert answer["data"] is None or answer["data"]["reportAllegation"] is None

@@ -1,5 +1,6 @@
 """The command line answers bad input with a one-line reason and a status, never a traceback."""
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,21 @@ def test_a_credential_with_an_expiry_is_issued_and_listed(
     assert " expires " in out
     assert main(["credentials", "list"]) == 0
     assert "active" in capsys.readouterr().out
+
+
+def test_the_api_without_a_broker_says_so_in_one_line_and_at_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("ACCOUNTABILITY_KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{port}")
+
+    status = main(["api"])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith(
+        f"accountability api: could not read accountability.command-results at 127.0.0.1:{port}"
+    )
+    assert "Traceback" not in err
