@@ -128,6 +128,7 @@ from .rules import (
     ensure_substantiated,
     ensure_text,
     ensure_victim,
+    ensure_victim_number,
     next_identifier,
 )
 from .signing import KeyFormatError, b64, key_id_of, parse_public_key
@@ -199,6 +200,8 @@ def _decide_on_case(state: CaseState, envelope: CommandEnvelope) -> Event:
             return _identify(state, command, actor)
         case RecordVictim():
             ensure_role(actor, OFFICER, "recording a victim")
+            if command.victim_id is not None:
+                ensure_victim_number(command.victim_id)
             vid = _identifier(command.victim_id, "V", state.history.taken("victim"), "victim_id")
             if vid in state.history.taken("victim"):
                 raise Rejection(

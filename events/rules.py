@@ -116,6 +116,7 @@ CLOCK_SKEW: Final = timedelta(minutes=5)
 ENTITY_NAME_LIMIT: Final = 100
 REFERENCE_LIMIT: Final = 64
 _IDENTIFIER: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_VICTIM_NUMBER: Final = re.compile(r"V[1-9][0-9]{0,5}")
 
 
 def ensure_identifier(value: str, field: str) -> str:
@@ -385,11 +386,25 @@ def ensure_perpetrator(state: CaseState, perpetrator_id: str) -> Perpetrator:
     return perpetrator
 
 
+def ensure_victim_number(victim_id: str) -> str:
+    """A victim is known by a number in its case (V1, V2, …), never by anything that
+    could name them; the refusal does not repeat what was sent, which may be a name."""
+    if not _VICTIM_NUMBER.fullmatch(victim_id):
+        raise Rejection(
+            Rule.INVALID_IDENTIFIER,
+            "victim_id must be V and a number (V1, V2, …): a victim is never named, "
+            "not even in an id; leave it out to take the next free number",
+            "victim_id",
+        )
+    return victim_id
+
+
 def ensure_victim(state: CaseState, victim_id: str) -> Victim:
     victim = state.victims.get(victim_id)
     if victim is None:
+        shown = f" '{victim_id}'" if _VICTIM_NUMBER.fullmatch(victim_id) else " by that id"
         raise Rejection(
-            Rule.UNKNOWN_VICTIM, f"case {state.case_id} has no victim '{victim_id}'", "victim_id"
+            Rule.UNKNOWN_VICTIM, f"case {state.case_id} has no victim{shown}", "victim_id"
         )
     return victim
 

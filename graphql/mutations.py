@@ -127,7 +127,9 @@ class IdentifyAllegedPerpetratorInput(CaseCommandInput):
 class RecordVictimInput(CaseCommandInput):
     age_group = graphene.Field(AgeGroup, required=True)
     sex = graphene.Field(Sex, required=True)
-    victim_id = graphene.String(description="Defaults to V1, V2, …")
+    victim_id = graphene.String(
+        description="V and a number (V1, V2, …), never a name; the next free one when left out"
+    )
 
 
 class NotifyMemberStateInput(CaseCommandInput):

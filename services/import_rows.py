@@ -44,22 +44,22 @@ MAX_COUNT: Final = 1000
 
 
 class VictimGroup(NamedTuple):
-    """One of the UN's victim columns: who it counts, and the prefix of their ids."""
+    """One of the UN's victim columns and whom it counts (victims are numbered V1, V2, …
+    across the columns, in this order)."""
 
     column: str
     age_group: AgeGroup
     sex: Sex
-    prefix: str
 
 
 VICTIM_GROUPS: Final = (
-    VictimGroup("victims_women", AgeGroup.ADULT, Sex.FEMALE, "W"),
-    VictimGroup("victims_girls", AgeGroup.CHILD, Sex.FEMALE, "G"),
-    VictimGroup("victims_females_unknown_age", AgeGroup.UNKNOWN, Sex.FEMALE, "FU"),
-    VictimGroup("victims_men", AgeGroup.ADULT, Sex.MALE, "M"),
-    VictimGroup("victims_boys", AgeGroup.CHILD, Sex.MALE, "B"),
-    VictimGroup("victims_males_unknown_age", AgeGroup.UNKNOWN, Sex.MALE, "MU"),
-    VictimGroup("victims_sex_unknown", AgeGroup.UNKNOWN, Sex.UNKNOWN, "U"),
+    VictimGroup("victims_women", AgeGroup.ADULT, Sex.FEMALE),
+    VictimGroup("victims_girls", AgeGroup.CHILD, Sex.FEMALE),
+    VictimGroup("victims_females_unknown_age", AgeGroup.UNKNOWN, Sex.FEMALE),
+    VictimGroup("victims_men", AgeGroup.ADULT, Sex.MALE),
+    VictimGroup("victims_boys", AgeGroup.CHILD, Sex.MALE),
+    VictimGroup("victims_males_unknown_age", AgeGroup.UNKNOWN, Sex.MALE),
+    VictimGroup("victims_sex_unknown", AgeGroup.UNKNOWN, Sex.UNKNOWN),
 )
 
 # Alleged perpetrators by sex: column, the sex recorded, the letter in their ids.

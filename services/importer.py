@@ -11,6 +11,7 @@ so importing the same file again adds nothing.
 
 import asyncio
 import hashlib
+import itertools
 import sys
 import time
 import uuid
@@ -201,9 +202,9 @@ def plan_row(row: Row, case_id: CaseId) -> CasePlan:
             add(f"perpetrator/{pid}", "category", t0, c.IdentifyAllegedPerpetrator(
                 case_id, party.category, party.nationality, sex, pid
             ))  # fmt: skip
+    numbers = itertools.count(1)  # V1, V2, … in the order of the columns: never a name
     for group, count in row.victims:
-        for n in range(1, count + 1):
-            vid = f"V-{group.prefix}{n}"
+        for vid in (f"V{next(numbers)}" for _ in range(count)):
             add(f"victim/{vid}", group.column, t0,
                 c.RecordVictim(case_id, group.age_group, group.sex, vid))  # fmt: skip
     if row.referred:

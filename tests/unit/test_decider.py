@@ -678,6 +678,10 @@ REJECTIONS = [
             actor=GABON),
     # RecordVictim
     rejects("victim/bad-id", REPORTED, victim("V/1"), Rule.INVALID_IDENTIFIER, "victim_id"),
+    rejects("victim/a-name-as-id", REPORTED, victim("initials-AB"), Rule.INVALID_IDENTIFIER,
+            "victim_id"),
+    rejects("victim/number-with-zero", REPORTED, victim("V01"), Rule.INVALID_IDENTIFIER,
+            "victim_id"),
     rejects("victim/duplicate-id", (*REPORTED, victim()), victim("V1"), Rule.DUPLICATE_VICTIM,
             "victim_id"),
     rejects("victim/by-member-state", ONLY_GAB, victim(), Rule.FORBIDDEN_ROLE, None,
@@ -1330,9 +1334,20 @@ def test_victims_are_counted_v1_v2_by_age_group_and_sex() -> None:
     then_events(when(state, victim(age_group=AgeGroup.ADULT)),
                 VictimRecorded("V2", AgeGroup.ADULT, Sex.FEMALE))  # fmt: skip
     then_events(
-        when(state, victim("V-unknown", AgeGroup.UNKNOWN, Sex.UNKNOWN)),
-        VictimRecorded("V-unknown", AgeGroup.UNKNOWN, Sex.UNKNOWN),
+        when(state, victim("V7", AgeGroup.UNKNOWN, Sex.UNKNOWN)),
+        VictimRecorded("V7", AgeGroup.UNKNOWN, Sex.UNKNOWN),
     )
+
+
+@pytest.mark.parametrize("sent", ["initials-AB", "V-unknown", "v1", "V0", "V1234567"])
+def test_a_victim_id_other_than_a_number_is_refused_without_repeating_it(sent: str) -> None:
+    state = given(*REPORTED, victim())
+
+    for command in (victim(sent), assist(sent)):
+        with pytest.raises(Rejection) as raised:
+            when(state, command)
+        assert raised.value.field == "victim_id"
+        assert sent not in raised.value.message
 
 
 # --- NotifyMemberState ------------------------------------------------------------------

@@ -119,7 +119,7 @@ def test_a_row_becomes_the_ordinary_commands_of_its_case() -> None:
     plan = one(reference="UN-1")
 
     assert steps(plan) == [
-        "report", "perpetrator/GAB-MC-M1", "victim/V-G1", "notify/GAB", "reply/GAB", "nio/GAB",
+        "report", "perpetrator/GAB-MC-M1", "victim/V1", "notify/GAB", "reply/GAB", "nio/GAB",
         "investigation/I1/open", "investigation/I1/conclude", "publish",
     ]  # fmt: skip
     assert plan.case_id == "UN-1"
@@ -189,7 +189,7 @@ def test_victims_are_recorded_by_group_with_their_age_group_and_sex() -> None:
     victims = [s.command for s in plan.steps if isinstance(s.command, c.RecordVictim)]
 
     assert [(v.victim_id, v.age_group.value, v.sex.value) for v in victims] == [
-        ("V-W1", "adult", "female"), ("V-W2", "adult", "female"), ("V-U1", "unknown", "unknown"),
+        ("V1", "adult", "female"), ("V2", "adult", "female"), ("V3", "unknown", "unknown"),
     ]  # fmt: skip
 
 
