@@ -258,6 +258,13 @@ class RevokeSigningKeyInput(CommandInput):
     key_id = graphene.String(required=True)
 
 
+REASON_HELP = (
+    "Why, in 1 to 500 characters: kept in clear in the log and shown to everyone who may "
+    "read the event, oversight bodies included. Never victim detail (ADR 21): that goes "
+    "in a sealed case note, which the reason may point to."
+)
+
+
 class CorrectEventInput(CommandInput):
     stream_id = graphene.String(required=True, description="case:<id> or state:<ISO3>")
     event_id = graphene.ID(required=True)
@@ -265,13 +272,13 @@ class CorrectEventInput(CommandInput):
         required=True, description="The whole payload as it should have been recorded"
     )
     corrected_occurred_at = graphene.Field(Instant, description="If the instant was wrong too")
-    reason = graphene.String(required=True)
+    reason = graphene.String(required=True, description=REASON_HELP)
 
 
 class RetractEventInput(CommandInput):
     stream_id = graphene.String(required=True, description="case:<id> or state:<ISO3>")
     event_id = graphene.ID(required=True)
-    reason = graphene.String(required=True)
+    reason = graphene.String(required=True, description=REASON_HELP)
 
 
 def case_id_for(command_id: str) -> CaseId:
