@@ -199,9 +199,9 @@ def country_records(
     ]  # fmt: skip
     # PostgreSQL takes the medians in the same pass; SQLite ranks the days apart.
     in_pass = conn.dialect.name == "postgresql"
-    medians = [_median_column(prefix).label(f"median_{prefix}") for prefix in _PREFIXES]
+    medians = [_median_column(p).label(f"median_{p}") for p in _PREFIXES] if in_pass else []
     rows = conn.execute(
-        select(sc.member_state, *columns, *_CATEGORY_COUNTS, *(medians if in_pass else []))
+        select(sc.member_state, *columns, *_CATEGORY_COUNTS, *medians)
         .where(*where)
         .group_by(sc.member_state)
     )

@@ -12,6 +12,10 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean, Integer
 
 
+def _sql(compiler: Any, kw: dict[str, Any], *parts: ColumnElement[Any]) -> list[str]:
+    return [compiler.process(part, **kw) for part in parts]
+
+
 class WithinMonths(ColumnElement[bool]):
     """``end <= start + months`` with calendar months (``months`` an SQL expression)."""
 
@@ -31,17 +35,13 @@ class WithinMonths(ColumnElement[bool]):
 
 @compiles(WithinMonths, "sqlite")
 def _sqlite(element: WithinMonths, compiler: Any, **kw: Any) -> str:
-    start = compiler.process(element.start, **kw)
-    end = compiler.process(element.end, **kw)
-    months = compiler.process(element.months, **kw)
+    start, end, months = _sql(compiler, kw, element.start, element.end, element.months)
     return f"(julianday({end}) <= julianday({start}, '+' || ({months}) || ' months'))"
 
 
 @compiles(WithinMonths, "postgresql")
 def _postgresql(element: WithinMonths, compiler: Any, **kw: Any) -> str:
-    start = compiler.process(element.start, **kw)
-    end = compiler.process(element.end, **kw)
-    months = compiler.process(element.months, **kw)
+    start, end, months = _sql(compiler, kw, element.start, element.end, element.months)
     return f"({end} <= {start} + make_interval(months => ({months})::int))"
 
 
@@ -61,13 +61,11 @@ class DaysBetween(ColumnElement[int]):
 
 @compiles(DaysBetween, "sqlite")
 def _sqlite_days(element: DaysBetween, compiler: Any, **kw: Any) -> str:
-    start = compiler.process(element.start, **kw)
-    end = compiler.process(element.end, **kw)
+    start, end = _sql(compiler, kw, element.start, element.end)
     return f"CAST(julianday(date({end})) - julianday(date({start})) AS INTEGER)"
 
 
 @compiles(DaysBetween, "postgresql")
 def _postgresql_days(element: DaysBetween, compiler: Any, **kw: Any) -> str:
-    start = compiler.process(element.start, **kw)
-    end = compiler.process(element.end, **kw)
+    start, end = _sql(compiler, kw, element.start, element.end)
     return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
