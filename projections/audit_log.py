@@ -142,7 +142,7 @@ class AuditLogProjection:
         insert_ignoring_duplicates(conn, audit_anomalies, anomalies)
         heads.flush(conn)
 
-    def forget(self, conn: Connection, stream_id: str) -> None:
+    def forget(self, conn: Connection, stream_id: str, partition: int) -> None:
         """Delete every row of ``stream_id``, so that its events can be applied afresh."""
         for table in (audit_log, audit_stream_heads, audit_anomalies):
             conn.execute(delete(table).where(table.c.stream_id == stream_id))

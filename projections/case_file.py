@@ -13,8 +13,8 @@ from sqlalchemy import Connection, and_, or_, select
 
 from accountability.events.policy import DeadlinePolicy, DeadlineStatus, assess
 
-from .case_history import case_versions, state_case_versions
 from .casefold import VICTIM_GROUPS
+from .history_tables import case_versions, state_case_versions
 from .paging import CursorError, Page, decode_cursor, encode_cursor
 from .versions import valid_at
 

@@ -14,20 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Connection,
-    Date,
-    Float,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    delete,
-    select,
-)
+from sqlalchemy import Connection, delete, select
 
 from accountability.events.catalogue import EVENT_TYPES
 from accountability.events.codec import (
@@ -40,146 +27,19 @@ from accountability.events.codec import (
 from accountability.events.commands import CASE_STREAM_PREFIX, STATE_STREAM_PREFIX
 from accountability.events.upcasters import UPCASTERS
 
+from . import country_figures as figures
 from .case_rows import case_row, commitment_row, state_rows, unit_rows
 from .casefold import CaseFacts, StoredEvent, effective_events, fold_case, fold_commitments
+from .history_tables import (
+    case_versions,
+    commitment_versions,
+    state_case_versions,
+    stream_events,
+    unit_versions,
+)
 from .runner import Record
-from .sql import UTCDateTime, chunks, insert_ignoring_duplicates, metadata, select_chunk_size
-from .versions import VersionWriter, versioned_table
-
-stream_events = Table(
-    "stream_events",
-    metadata,
-    Column("stream_id", String(80), primary_key=True),
-    Column("sequence", Integer, primary_key=True),
-    Column("event_id", String(36), nullable=False),
-    Column("type", String(64), nullable=False),
-    Column("schema_version", Integer, nullable=False),
-    Column("payload_version", Integer, nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("occurred_at", UTCDateTime, nullable=False),
-    Column("recorded_at", UTCDateTime, nullable=False),
-)
-
-_VICTIM_COUNTS = [
-    Column(f"victims_{group}", Integer, nullable=False)
-    for group in ("women", "girls", "females_unknown_age", "men", "boys",
-                  "males_unknown_age", "sex_unknown")
-]  # fmt: skip
-
-case_versions = versioned_table(
-    "case_versions",
-    metadata,
-    [Column("case_id", String(64), primary_key=True)],
-    Column("received_at", UTCDateTime, nullable=False),
-    Column("received_year", Integer, nullable=False),
-    Column("allegation_type", String(16), nullable=False),
-    Column("entity", String(32), nullable=False),
-    Column("entity_name", String(200)),
-    Column("mission", String(32)),
-    Column("incident_date", Date),
-    Column("incident_date_precision", String(16), nullable=False),
-    Column("incident_year", Integer),
-    Column("status", String(16), nullable=False),
-    Column("un_status", String(64), nullable=False),
-    Column("closed_at", UTCDateTime),
-    Column("closure_reason", String(64)),
-    Column("published_at", UTCDateTime),
-    Column("referred", Boolean, nullable=False),
-    Column("perpetrators", Integer, nullable=False),
-    Column("perpetrators_men", Integer, nullable=False),
-    Column("perpetrators_women", Integer, nullable=False),
-    Column("perpetrators_unknown", Integer, nullable=False),
-    Column("victims", Integer, nullable=False),
-    *_VICTIM_COUNTS,
-    Column("age_adult", Integer, nullable=False),
-    Column("age_child", Integer, nullable=False),
-    Column("age_unknown", Integer, nullable=False),
-    Column("investigations", Integer, nullable=False),
-    Column("investigation_concluded", Boolean, nullable=False),
-    Column("substantiated", Boolean),
-    Column("victims_not_interviewed", Boolean, nullable=False),
-    Column("closed_without_investigation", Boolean, nullable=False),
-    Column("paternity_claims", Integer, nullable=False),
-    Column("paternity_established", Integer, nullable=False),
-    Column("child_support", Integer, nullable=False),
-    Column("detail", Text, nullable=False),
-    Column("last_sequence", Integer, nullable=False),
-    Index("ix_case_versions_received", "received_at", "case_id"),
-)
-
-unit_versions = versioned_table(
-    "unit_versions",
-    metadata,
-    [
-        Column("case_id", String(64), primary_key=True),
-        Column("category", String(16), primary_key=True),
-        Column("nationality", String(3), primary_key=True),
-    ],
-)
-
-_INVESTIGATION_COLUMNS = [
-    column
-    for prefix in ("national", "un")
-    for column in (
-        Column(f"{prefix}_opened_at", UTCDateTime),
-        Column(f"{prefix}_urgent", Boolean),
-        Column(f"{prefix}_concluded_at", UTCDateTime),
-        Column(f"{prefix}_finding", String(32)),
-        Column(f"{prefix}_victims_interviewed", Boolean),
-    )
-]
-
-state_case_versions = versioned_table(
-    "state_case_versions",
-    metadata,
-    [
-        Column("member_state", String(3), primary_key=True),
-        Column("case_id", String(64), primary_key=True),
-    ],
-    Column("received_at", UTCDateTime, nullable=False),
-    Column("received_year", Integer, nullable=False),
-    Column("categories", String(128), nullable=False),
-    Column("perpetrators", Integer, nullable=False),
-    Column("uniformed", Boolean, nullable=False),
-    Column("notified_at", UTCDateTime),
-    Column("nio_requested", Boolean),
-    Column("reply", String(16)),
-    Column("replied_at", UTCDateTime),
-    Column("reply_days", Float),
-    Column("reply_working_days", Integer),
-    Column("nio_appointed_at", UTCDateTime),
-    Column("follow_up_requests", Integer, nullable=False),
-    *_INVESTIGATION_COLUMNS,
-    Column("substantiated", Boolean, nullable=False),
-    Column("interim_actions", Integer, nullable=False),
-    Column("repatriations", Integer, nullable=False),
-    Column("referrals", Integer, nullable=False),
-    Column("sanctions", Integer, nullable=False),
-    Column("prosecutions_concluded", Integer, nullable=False),
-    Column("convictions", Integer, nullable=False),
-    Column("acquittals", Integer, nullable=False),
-    Column("dismissals", Integer, nullable=False),
-    Column("sentence_months", Integer, nullable=False),
-    Column("paternity_claims", Integer, nullable=False),
-    Column("paternity_established", Integer, nullable=False),
-    Column("case_closed_at", UTCDateTime),
-    Column("last_activity_at", UTCDateTime),
-    Column("last_request_at", UTCDateTime),
-    Column("last_state_step_at", UTCDateTime),
-    Index("ix_state_case_versions_case", "case_id"),
-)
-
-commitment_versions = versioned_table(
-    "commitment_versions",
-    metadata,
-    [Column("member_state", String(3), primary_key=True)],
-    Column("compact_signed_at", UTCDateTime),
-    Column("circle_joined_at", UTCDateTime),
-    Column("trust_fund_usd", Integer, nullable=False),
-    Column("trust_fund_contributions", Integer, nullable=False),
-    Column("paternity_focal_point_at", UTCDateTime),
-    Column("sea_focal_point_at", UTCDateTime),
-)
+from .sql import chunks, insert_ignoring_duplicates, select_chunk_size
+from .versions import VersionWriter
 
 
 def _stored(record: Record) -> StoredEvent:
@@ -229,6 +89,7 @@ class CaseHistoryProjection:
     version: Final = 1
     tables: Final = (
         stream_events, case_versions, unit_versions, state_case_versions, commitment_versions,
+        figures.country_figures, figures.country_investigation_days,
     )  # fmt: skip
 
     def apply(self, conn: Connection, records: Sequence[Record]) -> None:
@@ -258,6 +119,7 @@ class CaseHistoryProjection:
         follow_ups.load(conn, "case_id", case_ids)
         commitments.load(conn, "member_state", states)
         fresh_rows = []
+        changed: dict[int, list[str]] = defaultdict(list)  # case ids by log partition
         for stream_id, stream_records in mine.items():
             known = stored.get(stream_id, [])
             last = known[-1].sequence if known else 0
@@ -267,6 +129,9 @@ class CaseHistoryProjection:
                     fresh.setdefault(record.envelope.sequence, _stored(record))
             if not fresh:
                 continue  # redelivered: already applied
+            if stream_id.startswith(CASE_STREAM_PREFIX):
+                partition = stream_records[0].partition
+                changed[partition].append(stream_id.removeprefix(CASE_STREAM_PREFIX))
             events = known + [fresh[n] for n in sorted(fresh)]
             for at in sorted({e.recorded_at for e in fresh.values()}):
                 effective = effective_events(events, as_of=at)
@@ -282,12 +147,15 @@ class CaseHistoryProjection:
                     cases=cases, units=units, follow_ups=follow_ups,
                 )  # fmt: skip
             fresh_rows += [_event_row(stream_id, e) for e in fresh.values()]
+        before = figures.contribution(conn, changed)
         insert_ignoring_duplicates(conn, stream_events, fresh_rows)
         for writer in (cases, units, follow_ups, commitments):
             writer.flush(conn)
+        figures.record_change(conn, before, figures.contribution(conn, changed))
 
-    def forget(self, conn: Connection, stream_id: str) -> None:
-        """Delete every row of ``stream_id``, every version included, to apply it afresh."""
+    def forget(self, conn: Connection, stream_id: str, partition: int) -> None:
+        """Delete every row of ``stream_id`` (in log ``partition``), every version
+        included, to apply it afresh."""
         conn.execute(delete(stream_events).where(stream_events.c.stream_id == stream_id))
         if stream_id.startswith(STATE_STREAM_PREFIX):
             code = stream_id.removeprefix(STATE_STREAM_PREFIX)
@@ -296,6 +164,8 @@ class CaseHistoryProjection:
             )
             return
         case_id = stream_id.removeprefix(CASE_STREAM_PREFIX)
+        counted = figures.contribution(conn, {partition: [case_id]})
+        figures.record_change(conn, counted, figures.Contribution())
         for table in (case_versions, unit_versions, state_case_versions):
             conn.execute(delete(table).where(table.c.case_id == case_id))
 

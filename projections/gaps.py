@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Connection, select
 
 from accountability.events.policy import DeadlinePolicy
 
-from .case_history import case_versions, state_case_versions
+from .history_tables import case_versions, state_case_versions
 from .versions import valid_at
 
 cv, sc = case_versions.c, state_case_versions.c

@@ -95,8 +95,8 @@ class Projection(Protocol):
 class StreamScoped(Projection, Protocol):
     """A projection whose rows belong to streams, so that one stream can be rebuilt alone."""
 
-    def forget(self, conn: Connection, stream_id: str) -> None:
-        """Delete everything the projection holds of ``stream_id``."""
+    def forget(self, conn: Connection, stream_id: str, partition: int) -> None:
+        """Delete everything the projection holds of ``stream_id``, in log ``partition``."""
         ...
 
 

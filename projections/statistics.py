@@ -16,8 +16,8 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, case, func, select
 
-from .case_history import case_versions, state_case_versions, unit_versions
 from .casefold import VICTIM_GROUPS
+from .history_tables import case_versions, state_case_versions, unit_versions
 from .versions import valid_at
 
 cv, uv, sc = case_versions.c, unit_versions.c, state_case_versions.c

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
 
-from accountability.projections import all_projections
+from accountability.projections import all_projections, country_figures
 from accountability.projections.ledger import checkpoint_metadata
 from accountability.projections.sql import metadata as read_models
 
@@ -76,6 +76,12 @@ def create_schema(engine: Engine) -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
         for meta in (store, read_models, checkpoint_metadata):
             meta.create_all(conn)
+            # create_all skips the tables already there: add an index added since.
+            for table in meta.sorted_tables:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
+        # A database made before country figures were kept: count them once.
+        country_figures.fill_if_missing(conn)
 
 
 def ping(engine: Engine) -> None:

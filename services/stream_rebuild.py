@@ -83,7 +83,7 @@ def rebuild_stream(
                 )
             upto = done[projection.name].get(partition, 0)
             applied_here = [r for r in mine if r.offset < upto]
-            projection.forget(conn, stream_id)
+            projection.forget(conn, stream_id, partition)
             projection.apply(conn, applied_here)
             applied = max(applied, len(applied_here))
     return StreamRebuildReport(

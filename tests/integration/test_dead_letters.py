@@ -28,8 +28,9 @@ from accountability.graphql.schema import build_schema
 from accountability.projections import all_projections
 from accountability.projections import dead_letters as letters
 from accountability.projections.audit_log import AuditLogProjection
-from accountability.projections.case_history import CaseHistoryProjection, case_versions
+from accountability.projections.case_history import CaseHistoryProjection
 from accountability.projections.dead_letters import LetterKind, LetterStatus
+from accountability.projections.history_tables import case_versions
 from accountability.projections.ledger import LedgerProjection, tree_sizes
 from accountability.projections.runner import (
     BatchReport,

@@ -2,6 +2,7 @@
 
 - Replaying any prefix of the log gives the records as of that prefix's last instant.
 - Every UN-style table adds up to the total it claims.
+- The country records added up from the kept figures equal those computed from the rows.
 """
 
 import tempfile
@@ -15,7 +16,7 @@ from sqlalchemy import Engine
 from support.domain import Log
 from support.read_models import apply
 
-from accountability.events.policy import DEFAULT_POLICY
+from accountability.events.policy import DEFAULT_POLICY, POLICIES
 from accountability.projections import case_file
 from accountability.projections import country_record as cr
 from accountability.projections import statistics as stats
@@ -109,3 +110,20 @@ def test_every_table_of_the_statistics_adds_up(log: Log) -> None:
     assert {t.total for t in units} == {released.allegations}
     assert released.table("victims").total == released.table("victims_by_age").total
     assert released.cases == len({e.stream_id for e in log.envelopes})
+
+
+@PROPERTIES
+@given(logs(), st.sampled_from([None, 2024, 2025]), st.integers(0, 900))
+def test_kept_figures_give_the_records_computed_from_the_rows(
+    log: Log, year: int | None, days: int
+) -> None:
+    judged_at = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=days)
+    with tempfile.TemporaryDirectory() as directory:
+        engine = fresh_engine(directory, "kept.db")
+        apply(engine, log.records)
+        with engine.connect() as conn:
+            for policy in POLICIES.values():
+                kept = cr.country_records(conn, policy, judged_at, year=year)
+                counted = cr.country_records(conn, policy, judged_at, year=year, from_kept=False)
+                assert kept == counted
+        engine.dispose()

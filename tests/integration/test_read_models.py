@@ -4,15 +4,15 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from support.domain import OFFICER, T0, Log, command
 from support.read_models import apply, snapshot
 
 from accountability.events import commands as c
-from accountability.events.policy import DEFAULT_POLICY, WORKING_DAYS_POLICY
+from accountability.events.policy import DEFAULT_POLICY, POLICIES, WORKING_DAYS_POLICY
 from accountability.events.types import CaseId, CountryCode, StreamId
 from accountability.events.vocabulary import FocalPointRole, PersonnelCategory, Sex
-from accountability.projections import all_projections, audit_log, case_file, gaps
+from accountability.projections import all_projections, audit_log, case_file, country_figures, gaps
 from accountability.projections import country_record as cr
 from accountability.projections import statistics as st
 from accountability.projections.audit_log import audit_anomalies
@@ -24,6 +24,7 @@ from accountability.projections.runner import (
     undecodable,
 )
 from accountability.projections.sql import metadata
+from accountability.services import db
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -190,6 +191,7 @@ def test_a_correction_changes_the_record_from_its_instant_on_only(engine: Engine
 
     assert before.categories == {"MC": 1}
     assert after.categories == {"FPU": 1}
+    assert_kept_figures_agree(engine)
 
 
 def test_a_retracted_report_leaves_every_read_model(engine: Engine) -> None:
@@ -205,6 +207,71 @@ def test_a_retracted_report_leaves_every_read_model(engine: Engine) -> None:
 
     assert case is None
     assert "IND" not in records
+    assert_kept_figures_agree(engine)
+    with engine.connect() as conn:
+        assert conn.execute(select(country_figures.country_figures)).first() is None
+
+
+def assert_kept_figures_agree(engine: Engine) -> None:
+    """The records added up from the kept figures equal those computed from the rows,
+    under each policy, overall and for each year, judged at several instants."""
+    instants = [datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 9, 1, tzinfo=UTC), NOW]
+    with engine.connect() as conn:
+        for policy in POLICIES.values():
+            for at in instants:
+                for year in (None, 2023, 2024):
+                    kept = cr.country_records(conn, policy, at, year=year)
+                    counted = cr.country_records(conn, policy, at, year=year, from_kept=False)
+                    assert kept == counted, (policy.label, at, year)
+
+
+def test_kept_figures_give_the_records_computed_from_the_rows(engine: Engine, log: Log) -> None:
+    log.case("Y-1", "BGD", at=datetime(2023, 5, 1, tzinfo=UTC), reply_after=None)
+    log.case("Y-2", "BGD", at=datetime(2024, 8, 20, tzinfo=UTC), substantiated=False)
+    apply(engine, log.records)
+
+    assert_kept_figures_agree(engine)
+    with engine.connect() as conn:
+        assert cr.country_records(conn, DEFAULT_POLICY, NOW)["GAB"].figures["allegations"] == 3
+
+
+def test_a_database_made_before_figures_were_kept_counts_them_once(
+    engine: Engine, log: Log
+) -> None:
+    apply(engine, log.records)
+    with engine.begin() as conn:
+        expected = cr.country_records(conn, DEFAULT_POLICY, NOW)
+        conn.execute(country_figures.country_figures.delete())
+        conn.execute(country_figures.country_investigation_days.delete())
+        assert cr.country_records(conn, DEFAULT_POLICY, NOW) == {}
+
+    db.create_schema(engine)
+    db.create_schema(engine)  # once only
+
+    with engine.connect() as conn:
+        assert cr.country_records(conn, DEFAULT_POLICY, NOW) == expected
+        partitions = conn.execute(select(country_figures.country_figures.c.partition)).scalars()
+        assert set(partitions) == {country_figures.UPGRADED}
+
+
+def test_a_policy_without_kept_figures_has_them_counted(engine: Engine, log: Log) -> None:
+    apply(engine, log.records)
+    table = country_figures.country_figures
+    with engine.begin() as conn:
+        expected = cr.country_records(conn, WORKING_DAYS_POLICY, NOW)
+        conn.execute(table.delete().where(table.c.policy == WORKING_DAYS_POLICY.label))
+        days = conn.execute(
+            select(func.count()).select_from(country_figures.country_investigation_days)
+        ).scalar()
+
+    db.create_schema(engine)
+
+    with engine.connect() as conn:
+        assert cr.country_records(conn, WORKING_DAYS_POLICY, NOW) == expected
+        again = conn.execute(
+            select(func.count()).select_from(country_figures.country_investigation_days)
+        ).scalar()
+        assert again == days  # the days, which no policy judges, are not counted twice
 
 
 def test_statistics_count_the_uns_unit_and_every_table_adds_up(engine: Engine) -> None:

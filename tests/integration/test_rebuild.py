@@ -23,7 +23,8 @@ from accountability.events import commands as c
 from accountability.events.commands import case_stream
 from accountability.events.types import CaseId
 from accountability.projections.audit_log import AuditLogProjection, audit_log
-from accountability.projections.case_history import CaseHistoryProjection, case_versions
+from accountability.projections.case_history import CaseHistoryProjection
+from accountability.projections.history_tables import case_versions
 from accountability.projections.runner import checkpoints
 from accountability.services import cli, db
 from accountability.services.blue_green import (
