@@ -298,7 +298,10 @@ def hash_without_member(raw: bytes, claimed: str) -> str | None:
     cut = raw.find(marker)
     if cut < 0:
         return None
-    return hashlib.sha256(raw[:cut] + raw[cut + len(marker) :]).hexdigest()
+    whole = memoryview(raw)  # the two parts are hashed in place, not copied
+    digest = hashlib.sha256(whole[:cut])
+    digest.update(whole[cut + len(marker) :])
+    return digest.hexdigest()
 
 
 def stored_hash_of(raw: bytes | str) -> tuple[Hash, Hash]:

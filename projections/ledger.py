@@ -33,8 +33,10 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    literal_column,
     select,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from accountability.events import merkle
 from accountability.events.codec import canonical_json, format_instant, loads_object, parse_instant
@@ -291,6 +293,29 @@ def leaf_hashes(
         with conn.execute(leaves) as rows:  # a server-side cursor: closed even if abandoned
             for position, digest in rows:
                 yield partition, int(position), bytes(digest)
+
+
+_SPAN: Final = 1 << 20
+"""Leaves joined by the database in one answer: 32 MiB."""
+
+
+def leaf_column(conn: Connection, partition: int) -> bytes:
+    """A partition's leaf hashes end to end, in position order: what :func:`leaf_hashes`
+    yields for it, joined. PostgreSQL joins them itself, a million per answer, rather
+    than send a row for each."""
+    if conn.dialect.name != "postgresql":
+        return b"".join(digest for _, _, digest in leaf_hashes(conn, partitions=[partition]))
+    n = ledger_nodes.c
+    leaves = (n.partition == partition, n.level == 0)
+    top = conn.execute(select(func.max(n.position)).where(*leaves)).scalar()
+    joined = func.string_agg(
+        n.hash, aggregate_order_by(literal_column("''::bytea"), n.position), type_=LargeBinary
+    )
+    parts: list[bytes] = []
+    for start in range(0, -1 if top is None else int(top) + 1, _SPAN):
+        span = (n.position >= start, n.position < start + _SPAN)
+        parts.append(bytes(conn.execute(select(joined).where(*leaves, *span)).scalar() or b""))
+    return b"".join(parts)
 
 
 # --- checkpoints -------------------------------------------------------------------------

@@ -48,6 +48,7 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import IO, Any, Final
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from accountability.events import merkle
@@ -70,6 +71,18 @@ from .checkpoints import CheckpointError, load_public_key, signature_problem
 
 _LISTED: Final = 20
 _sha256 = hashlib.sha256
+_LEAF = _sha256(b"\x00")
+"""RFC 6962's leaf prefix, hashed once: each leaf's hash goes on from a copy of it."""
+_fast_loads = orjson.loads
+"""About three times json.loads's speed; exact for strings and 64-bit integers."""
+
+
+def _exact_loads(raw: bytes) -> Any:
+    """The values as json reads them, or None if it does not."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,10 +291,14 @@ class LogVerifier:
         """Check one event: where it stands, its hash, its chain; add it to its tree."""
         self.events += 1
         part = self._parts.get(partition) or self._partition(partition)
+        # orjson reads the chain's members exactly; beyond them it may differ from json
+        # (a number past 64 bits becomes a float, NaN is refused), so whatever reads
+        # more than those members (a diagnosis, a signature, a key) reads json's values.
+        exact = False
         try:
-            data = json.loads(raw)
+            data = _fast_loads(raw)
         except ValueError:
-            data = None
+            data, exact = _exact_loads(raw), True
         # The common case, inline: every check passes. Anything else is diagnosed apart.
         ok = False
         if offset == part.next_offset and type(data) is dict:
@@ -305,15 +322,21 @@ class LogVerifier:
                 if ok:
                     self._streams[stream_id] = (sequence, claimed, partition, offset)
         if not ok:
+            if not exact:
+                data, exact = _exact_loads(raw), True
             problem = self._diagnose(part, partition, offset, raw, data)
             if part.problem is None:
                 part.problem = problem
-        if type(data) is dict:
-            if "signature" in data:
+        if type(data) is dict and ("signature" in data or data.get("type") in _KEY_EVENTS):
+            if not exact:
+                data, exact = _exact_loads(raw), True
+            if type(data) is dict and "signature" in data:
                 self._note_signed(partition, offset, data)
-            if data.get("type") in _KEY_EVENTS:
+            if type(data) is dict and data.get("type") in _KEY_EVENTS:
                 self._note_key(partition, offset, data)
-        leaf = _sha256(b"\x00" + raw).digest()
+        leaf_hash = _LEAF.copy()
+        leaf_hash.update(raw)
+        leaf = leaf_hash.digest()
         if listed is not None and listed != leaf and part.suspect is None:
             part.suspect = self._located(partition, offset, data)
             part.shadow = part.frontier.copy()

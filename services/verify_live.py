@@ -107,30 +107,41 @@ def _verify_partitions(
     """One verifier's pass over ``share``: its events, against the ledger's listed leaves."""
     key, _ = read_public_key(public_key_pem)  # a bad key is reported once, by the parent
     verifier = LogVerifier(checkpoints, key, listing="the ledger")
-    leaves: dict[int, bytearray] = {}
-    with engine.connect() as conn:
-        if "ledger_nodes" in set(inspect(conn).get_table_names()):
-            for partition, _, digest in ledger.leaf_hashes(conn, partitions=share):
-                leaves.setdefault(partition, bytearray()).extend(digest)
-    listed = _listing(leaves)
+
+    def load_leaves() -> dict[int, bytes]:
+        leaves: dict[int, bytes] = {}
+        with engine.connect() as conn:
+            if "ledger_nodes" in set(inspect(conn).get_table_names()):
+                for partition in share:
+                    if column := ledger.leaf_column(conn, partition):
+                        leaves[partition] = column
+        return leaves
 
     async def run() -> None:
         feed = verifier.feed
+        # The ledger's leaves load on a thread while the consumer connects and fetches.
+        loading = asyncio.create_task(asyncio.to_thread(load_leaves))
+        listed = None
         async for batch in read_log(bootstrap, share):
+            if listed is None:
+                listed = _listing(await loading)
             for partition, offset, value in batch:
                 feed(partition, offset, value, listed(partition, offset))
+        await loading
 
     with without_cyclic_gc():
         asyncio.run(run())
     return verifier.partial()
 
 
-def _listing(leaves: dict[int, bytearray]) -> Callable[[int, int], bytes | None]:
+def _listing(leaves: dict[int, bytes]) -> Callable[[int, int], bytes | None]:
+    size = merkle.HASH_SIZE
+
     def listed(partition: int, offset: int) -> bytes | None:
         column = leaves.get(partition)
-        start = offset * merkle.HASH_SIZE
-        if column is None or start + merkle.HASH_SIZE > len(column):
+        start = offset * size
+        if column is None or start + size > len(column):
             return None
-        return bytes(column[start : start + merkle.HASH_SIZE])
+        return column[start : start + size]
 
     return listed

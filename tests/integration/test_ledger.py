@@ -516,6 +516,24 @@ def test_a_changed_event_is_named(bundle: Bundle) -> None:
     assert "hashes to" in problem.what
 
 
+def test_an_event_the_fast_parser_declines_is_read_as_json_reads_it(bundle: Bundle) -> None:
+    # orjson refuses NaN, which json reads: the verifier then reads the event as json
+    # does, and judges it on its hash and its place instead of calling it malformed.
+    line = bundle.line(2, 1)
+    event = bundle.event(line)
+    event.pop("hash")
+    event["payload"]["extra"] = "NOT-A-NUMBER"
+    body = canonical_json(event).replace(b'"NOT-A-NUMBER"', b"NaN")
+    claimed = hashlib.sha256(body).hexdigest().encode()
+    cut = body.index(b',"occurred_at":')
+    bundle.events[line] = body[:cut] + b',"hash":"' + claimed + b'"' + body[cut:]
+
+    problem = _first(bundle.verify())
+
+    _names_event(problem, bundle, line)
+    assert "not the event checkpoint" in problem.what
+
+
 def test_a_changed_event_with_a_valid_hash_of_its_own_is_named(bundle: Bundle) -> None:
     line = bundle.line(2, 1)
     event = bundle.event(line)
