@@ -119,7 +119,6 @@ class CaseHistoryProjection:
         follow_ups.load(conn, "case_id", case_ids)
         commitments.load(conn, "member_state", states)
         fresh_rows = []
-        changed: dict[int, list[str]] = defaultdict(list)  # case ids by log partition
         for stream_id, stream_records in mine.items():
             known = stored.get(stream_id, [])
             last = known[-1].sequence if known else 0
@@ -129,9 +128,6 @@ class CaseHistoryProjection:
                     fresh.setdefault(record.envelope.sequence, _stored(record))
             if not fresh:
                 continue  # redelivered: already applied
-            if stream_id.startswith(CASE_STREAM_PREFIX):
-                partition = stream_records[0].partition
-                changed[partition].append(stream_id.removeprefix(CASE_STREAM_PREFIX))
             events = known + [fresh[n] for n in sorted(fresh)]
             for at in sorted({e.recorded_at for e in fresh.values()}):
                 effective = effective_events(events, as_of=at)
@@ -147,11 +143,22 @@ class CaseHistoryProjection:
                     cases=cases, units=units, follow_ups=follow_ups,
                 )  # fmt: skip
             fresh_rows += [_event_row(stream_id, e) for e in fresh.values()]
-        before = figures.contribution(conn, changed)
+        # Country figures move by what the cases whose follow-up rows change contribute.
+        changed = follow_ups.changed_groups()
+        partitions = {
+            stream_id.removeprefix(CASE_STREAM_PREFIX): stream_records[0].partition
+            for stream_id, stream_records in mine.items()
+        }
+        by_partition = _by_partition(follow_ups.stored_groups(changed), partitions)
+        before = (
+            figures.contribution(conn, by_partition) if by_partition else figures.Contribution()
+        )
         insert_ignoring_duplicates(conn, stream_events, fresh_rows)
         for writer in (cases, units, follow_ups, commitments):
             writer.flush(conn)
-        figures.record_change(conn, before, figures.contribution(conn, changed))
+        if changed:
+            after = figures.contribution(conn, _by_partition(changed, partitions))
+            figures.record_change(conn, before, after)
 
     def forget(self, conn: Connection, stream_id: str, partition: int) -> None:
         """Delete every row of ``stream_id`` (in log ``partition``), every version
@@ -168,6 +175,13 @@ class CaseHistoryProjection:
         figures.record_change(conn, counted, figures.Contribution())
         for table in (case_versions, unit_versions, state_case_versions):
             conn.execute(delete(table).where(table.c.case_id == case_id))
+
+
+def _by_partition(case_ids: set[str], partitions: dict[str, int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    for case_id in sorted(case_ids):
+        found[partitions[case_id]].append(case_id)
+    return found
 
 
 def _write_case(

@@ -168,6 +168,12 @@ AT_THE_INSTANT = frozenset({
 })  # fmt: skip
 """The counts that change with the instant of judgement alone, as deadlines pass."""
 
+BY_POLICY = frozenset({
+    "replies_on_time", "replies_late", "state_investigations_on_time",
+    "state_investigations_late", "un_investigations_on_time", "un_investigations_late",
+})  # fmt: skip
+"""The other counts that the deadline policy decides; the rest depend on a row alone."""
+
 AWAITING: ColumnElement[bool] = or_(
     and_(sc.notified_at.is_not(None), sc.replied_at.is_(None)),
     and_(sc.national_opened_at.is_not(None), sc.national_concluded_at.is_(None)),

@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     func,
+    or_,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,6 +39,7 @@ from accountability.events.policy import POLICIES, DeadlinePolicy
 
 from .country_conditions import (
     AT_THE_INSTANT,
+    BY_POLICY,
     CATEGORY_CODES,
     COUNTS,
     INVESTIGATORS,
@@ -87,13 +89,23 @@ _ANY_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 """Kept counts do not read the instant; a test checks that they ignore it."""
 
 
-def _kept_columns(policy: DeadlinePolicy) -> list[ColumnElement[Any]]:
+def _kept_columns() -> list[ColumnElement[Any]]:
+    """One row's contribution to every kept figure, under every policy at once."""
+    policies = list(POLICIES.values())
     return [
         func.count().label("cases"),
-        *(func.count().filter(COUNTS[n](policy, _ANY_INSTANT)).label(n) for n in KEPT_COUNTS),
+        *(func.count().filter(COUNTS[n](policies[0], _ANY_INSTANT)).label(n)
+          for n in KEPT_COUNTS if n not in BY_POLICY),
         *(func.coalesce(func.sum(total), 0).label(n) for n, total in TOTALS.items()),
         *(func.count().filter(has_category(c)).label(f"category_{c}") for c in CATEGORY_CODES),
-    ]
+        *(func.count().filter(COUNTS[n](policy, _ANY_INSTANT)).label(f"{n}@{i}")
+          for i, policy in enumerate(policies) for n in KEPT_COUNTS if n in BY_POLICY),
+    ]  # fmt: skip
+
+
+def _under(row: Any, index: int) -> list[int]:
+    """The kept figures of a row of :func:`_kept_columns`, under the policy at ``index``."""
+    return [int(row[f"{n}@{index}" if n in BY_POLICY else n]) for n in _VALUES]
 
 
 @dataclass(slots=True)
@@ -111,31 +123,37 @@ def contribution(
     *,
     with_days: bool = True,
 ) -> Contribution:
-    """Count what the current rows of ``cases`` (case ids by log partition) contribute."""
+    """Count what the current rows of ``cases`` (case ids by log partition) contribute:
+    two grouped queries for each chunk of cases, whatever the number of policies."""
     found = Contribution()
+    labels = {policy.label for policy in policies}
+    days = [investigation_days(prefix) for prefix in INVESTIGATORS]
     for partition, case_ids in cases.items():
         for chunk in chunks(sorted(set(case_ids)), select_chunk_size()):
             where = [sc.recorded_to.is_(None), sc.case_id.in_(chunk)]
-            for policy in policies:
-                rows = conn.execute(
-                    select(sc.member_state, sc.received_year, *_kept_columns(policy))
-                    .where(*where)
-                    .group_by(sc.member_state, sc.received_year)
-                )
-                for state, year, *values in rows:
-                    key = (state, year, policy.label, partition)
+            rows = conn.execute(
+                select(sc.member_state, sc.received_year, *_kept_columns())
+                .where(*where)
+                .group_by(sc.member_state, sc.received_year)
+            ).mappings()
+            for row in rows:
+                for index, label in enumerate(POLICIES):
+                    if label not in labels:
+                        continue
+                    key = (row["member_state"], row["received_year"], label, partition)
                     known = found.figures.setdefault(key, [0] * len(_VALUES))
-                    for i, value in enumerate(values):
-                        known[i] += int(value)
-            for prefix in INVESTIGATORS if with_days else ():
-                days = investigation_days(prefix)
-                rows = conn.execute(
-                    select(sc.member_state, sc.received_year, days, func.count())
-                    .where(*where, investigation_concluded(prefix))
-                    .group_by(sc.member_state, sc.received_year, days)
-                )
-                for state, year, day, count in rows:
-                    found.days[(state, year, partition, prefix, int(day))] += int(count)
+                    for i, value in enumerate(_under(row, index)):
+                        known[i] += value
+            if not with_days:
+                continue
+            concluded = or_(*(investigation_concluded(prefix) for prefix in INVESTIGATORS))
+            grouped = (sc.member_state, sc.received_year, *days)
+            for state, year, *taken, count in conn.execute(
+                select(*grouped, func.count()).where(*where, concluded).group_by(*grouped)
+            ):
+                for prefix, day in zip(INVESTIGATORS, taken, strict=True):
+                    if day is not None:
+                        found.days[(state, year, partition, prefix, int(day))] += int(count)
     return found
 
 

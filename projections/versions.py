@@ -89,6 +89,17 @@ class VersionWriter:
                 self._groups.setdefault(key[self._group], set()).add(key)
                 self._loaded[key] = data[FROM]
 
+    def changed_groups(self) -> set[Any]:
+        """The groups (cases, say) whose stored rows the next flush changes."""
+        keys = [*(k for k, _ in self._new), *(k for k, *_ in self._closed)]
+        keys += [k for k, _ in self._emptied]
+        return {key[self._group] for key in keys}
+
+    def stored_groups(self, groups: set[Any]) -> set[Any]:
+        """Those of ``groups`` that have a current row stored before the flush."""
+        keys = [*self._loaded, *(k for k, *_ in self._closed), *(k for k, _ in self._emptied)]
+        return {key[self._group] for key in keys} & groups
+
     def keys_in(self, group: Any) -> set[Key]:
         """The keys of the current rows of one group (one case, say)."""
         return set(self._groups.get(group, ()))

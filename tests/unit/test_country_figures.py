@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import create_mock_engine
 
-from accountability.events.policy import POLICIES
-from accountability.projections.country_conditions import AT_THE_INSTANT, COUNTS
+from accountability.events.policy import POLICIES, DayCount, DeadlinePolicy
+from accountability.projections.country_conditions import AT_THE_INSTANT, BY_POLICY, COUNTS
 from accountability.projections.country_figures import KEPT_COUNTS, histogram_median
 
 
@@ -45,3 +45,24 @@ def test_the_counts_of_the_instant_do_depend_on_it() -> None:
 def test_the_median_of_counted_days_is_the_median_of_the_days(days: list[int]) -> None:
     histogram = sorted((d, days.count(d)) for d in set(days))
     assert histogram_median(histogram) == median(days)
+
+
+def test_only_the_counts_said_to_be_by_policy_depend_on_the_policy() -> None:
+    at = datetime(2030, 6, 15, tzinfo=UTC)
+    unlike = DeadlinePolicy(
+        "unlike-every-other", 1, reply_days=4, day_count=DayCount.WORKING, source="a test",
+        investigation_months=9, urgent_investigation_months=2, stale_after_days=30,
+    )  # fmt: skip
+    policies = [*POLICIES.values(), unlike]
+    for url in ("sqlite://", "postgresql+psycopg://"):
+        dialect = create_mock_engine(url, executor=print).dialect
+        for name in KEPT_COUNTS:
+            compiled = {
+                str(
+                    COUNTS[name](policy, at).compile(
+                        dialect=dialect, compile_kwargs={"literal_binds": True}
+                    )
+                )
+                for policy in policies
+            }
+            assert (len(compiled) > 1) == (name in BY_POLICY), name
