@@ -189,8 +189,9 @@ def _add(conn: Connection, table: Table, keys: Sequence[str], rows: list[dict[st
         ),
         rows,
     )
-    touched = [tuple(row[k] for k in keys) for row in rows]
-    for chunk in chunks(touched, select_chunk_size(len(keys))):
+    # Only a row whose count of cases fell can have come to nothing.
+    fallen = [tuple(row[k] for k in keys) for row in rows if row["cases"] < 0]
+    for chunk in chunks(fallen, select_chunk_size(len(keys))):
         conn.execute(
             table.delete().where(key_in([table.c[k] for k in keys], chunk), table.c.cases == 0)
         )
