@@ -103,6 +103,11 @@ def _kept_columns() -> list[ColumnElement[Any]]:
     ]  # fmt: skip
 
 
+_KEPT_COLUMNS = _kept_columns()
+_CONCLUDED = or_(*(investigation_concluded(prefix) for prefix in INVESTIGATORS))
+_DAYS = [investigation_days(prefix) for prefix in INVESTIGATORS]
+
+
 def _under(row: Any, index: int) -> list[int]:
     """The kept figures of a row of :func:`_kept_columns`, under the policy at ``index``."""
     return [int(row[f"{n}@{index}" if n in BY_POLICY else n]) for n in _VALUES]
@@ -127,12 +132,11 @@ def contribution(
     two grouped queries for each chunk of cases, whatever the number of policies."""
     found = Contribution()
     labels = {policy.label for policy in policies}
-    days = [investigation_days(prefix) for prefix in INVESTIGATORS]
     for partition, case_ids in cases.items():
         for chunk in chunks(sorted(set(case_ids)), select_chunk_size()):
             where = [sc.recorded_to.is_(None), sc.case_id.in_(chunk)]
             rows = conn.execute(
-                select(sc.member_state, sc.received_year, *_kept_columns())
+                select(sc.member_state, sc.received_year, *_KEPT_COLUMNS)
                 .where(*where)
                 .group_by(sc.member_state, sc.received_year)
             ).mappings()
@@ -146,10 +150,9 @@ def contribution(
                         known[i] += value
             if not with_days:
                 continue
-            concluded = or_(*(investigation_concluded(prefix) for prefix in INVESTIGATORS))
-            grouped = (sc.member_state, sc.received_year, *days)
+            grouped = (sc.member_state, sc.received_year, *_DAYS)
             for state, year, *taken, count in conn.execute(
-                select(*grouped, func.count()).where(*where, concluded).group_by(*grouped)
+                select(*grouped, func.count()).where(*where, _CONCLUDED).group_by(*grouped)
             ):
                 for prefix, day in zip(INVESTIGATORS, taken, strict=True):
                     if day is not None:
