@@ -55,6 +55,17 @@ def _overdue(prefix: str) -> Condition:
     return condition
 
 
+def _running(prefix: str) -> Condition:
+    """Investigations still open, their deadline not yet passed at ``at``."""
+    opened, concluded = sc[f"{prefix}_opened_at"], sc[f"{prefix}_concluded_at"]
+    overdue = _overdue(prefix)
+
+    def condition(policy: DeadlinePolicy, at: datetime) -> ColumnElement[bool]:
+        return and_(opened.is_not(None), concluded.is_(None), not_(overdue(policy, at)))
+
+    return condition
+
+
 def _concluded(prefix: str, in_time: bool) -> Condition:
     opened, concluded, urgent = (
         sc[f"{prefix}_opened_at"],
@@ -112,19 +123,11 @@ COUNTS: dict[str, Condition] = {
     "state_investigations_on_time": _concluded("national", in_time=True),
     "state_investigations_late": _concluded("national", in_time=False),
     "state_investigations_overdue": _overdue("national"),
-    "state_investigations_running": lambda p, at: and_(
-        sc.national_opened_at.is_not(None),
-        sc.national_concluded_at.is_(None),
-        not_(_overdue("national")(p, at)),
-    ),
+    "state_investigations_running": _running("national"),
     "un_investigations_on_time": _concluded("un", in_time=True),
     "un_investigations_late": _concluded("un", in_time=False),
     "un_investigations_overdue": _overdue("un"),
-    "un_investigations_running": lambda p, at: and_(
-        sc.un_opened_at.is_not(None),
-        sc.un_concluded_at.is_(None),
-        not_(_overdue("un")(p, at)),
-    ),
+    "un_investigations_running": _running("un"),
     "substantiated": lambda p, at: _SUBSTANTIATED,
     "not_substantiated": lambda p, at: and_(_CONCLUDED, not_(_SUBSTANTIATED)),
     "substantiated_with_outcome": lambda p, at: and_(

@@ -33,7 +33,6 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from accountability.events.policy import POLICIES, DeadlinePolicy
 
@@ -49,7 +48,7 @@ from .country_conditions import (
     investigation_days,
 )
 from .history_tables import state_case_versions
-from .sql import chunks, key_in, metadata, select_chunk_size
+from .sql import add_to, chunks, key_in, metadata, select_chunk_size
 
 sc = state_case_versions.c
 
@@ -180,18 +179,7 @@ def record_change(conn: Connection, before: Contribution, after: Contribution) -
 
 def _add(conn: Connection, table: Table, keys: Sequence[str], rows: list[dict[str, Any]]) -> None:
     """Add ``rows`` to the stored ones, key by key; drop the rows that come to nothing."""
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    values = [name for name in rows[0] if name not in keys]
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={name: table.c[name] + statement.excluded[name] for name in values},
-        ),
-        rows,
-    )
+    add_to(conn, table, rows)
     # Only a row whose count of cases fell can have come to nothing.
     fallen = [tuple(row[k] for k in keys) for row in rows if row["cases"] < 0]
     for chunk in chunks(fallen, select_chunk_size(len(keys))):
@@ -222,16 +210,22 @@ def fill_if_missing(conn: Connection) -> bool:
     return True
 
 
+def _narrowed(table: Table, year: int | None, codes: Sequence[str] | None) -> list[Any]:
+    """Conditions keeping the rows of one year of receipt, and of ``codes``, if given."""
+    where: list[Any] = []
+    if year is not None:
+        where.append(table.c.received_year == year)
+    if codes is not None:
+        where.append(table.c.member_state.in_(list(codes)))
+    return where
+
+
 def kept_figures(
     conn: Connection, policy: DeadlinePolicy, *, year: int | None, codes: Sequence[str] | None
 ) -> dict[str, dict[str, int]]:
     """Each country's kept figures (``KEPT_COUNTS``, totals, ``category_<code>``)."""
     cf = country_figures.c
-    where: list[Any] = [cf.policy == policy.label]
-    if year is not None:
-        where.append(cf.received_year == year)
-    if codes is not None:
-        where.append(cf.member_state.in_(list(codes)))
+    where = [cf.policy == policy.label, *_narrowed(country_figures, year, codes)]
     sums = [func.sum(cf[name]).label(name) for name in _VALUES]
     rows = conn.execute(
         select(cf.member_state, *sums).where(*where).group_by(cf.member_state)
@@ -248,11 +242,7 @@ def median_days(
 ) -> dict[str, dict[str, float]]:
     """For each investigator, each country's median days of concluded investigations."""
     cd = country_investigation_days.c
-    where: list[Any] = []
-    if year is not None:
-        where.append(cd.received_year == year)
-    if codes is not None:
-        where.append(cd.member_state.in_(list(codes)))
+    where = _narrowed(country_investigation_days, year, codes)
     rows = conn.execute(
         select(cd.investigator, cd.member_state, cd.days, func.sum(cd.cases))
         .where(*where)

@@ -33,10 +33,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .paging import CursorError, Page, decode_cursor, encode_cursor
-from .sql import UTCDateTime, metadata
+from .sql import UTCDateTime, conflict_insert, metadata
 
 
 class LetterKind(StrEnum):
@@ -147,8 +146,7 @@ def record_letters(conn: Connection, letters: Sequence[NewLetter], now: datetime
         }
         for letter in letters
     ]
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(dead_letters).on_conflict_do_nothing(
+    statement = conflict_insert(conn.dialect)(dead_letters).on_conflict_do_nothing(
         index_elements=["projection", "partition", "log_offset"]
     )
     conn.execute(statement, rows)

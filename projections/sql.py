@@ -36,6 +36,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+def conflict_insert(dialect: Dialect) -> Callable[[Table], Any]:
+    """The dialect's INSERT that takes an ON CONFLICT clause (PostgreSQL's or SQLite's)."""
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+
+
+def add_to(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows``, or add their values to those of the row with the same primary key."""
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    statement = conflict_insert(conn.dialect)(table)
+    added = {n: table.c[n] + statement.excluded[n] for n in rows[0] if n not in keys}
+    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=added), rows)
+
+
 def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows``, replacing any row with the same primary key."""
     _write(conn, table, rows, replace=True)
@@ -96,7 +111,7 @@ def _plan(
     replace: bool,
     translate: tuple[tuple[str | None, str | None], ...],
 ) -> _Plan:
-    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    insert = conflict_insert(dialect)
     keys = [c.name for c in table.primary_key.columns]
     statement = insert(table).values({n: bindparam(n, type_=table.c[n].type) for n in names})
     updates = {n: statement.excluded[n] for n in names if n not in keys}

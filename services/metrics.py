@@ -38,7 +38,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -51,6 +50,7 @@ from accountability.projections import all_projections
 from accountability.projections import dead_letters as letters
 from accountability.projections.freshness import as_json, positions
 from accountability.projections.runner import BatchReport, checkpoints
+from accountability.projections.sql import add_to
 
 from .store import audit_archive
 
@@ -119,13 +119,7 @@ def increment(conn: Connection, amounts: Mapping[CounterKey, int]) -> None:
     ]
     if not rows:
         return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(metric_counters)
-    statement = statement.on_conflict_do_update(
-        index_elements=["name", "labels", "shard"],
-        set_={"value": metric_counters.c.value + statement.excluded.value},
-    )
-    conn.execute(statement, rows)
+    add_to(conn, metric_counters, rows)
 
 
 def count_batch(conn: Connection, report: BatchReport) -> None:
