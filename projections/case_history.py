@@ -9,14 +9,16 @@ transparency gaps are all read from these tables (``case_file.py``,
 ``country_record.py``, ``statistics.py``, ``gaps.py``).
 """
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 from typing import Final
 
 from sqlalchemy import Connection, delete, select
 
-from accountability.events.catalogue import EVENT_TYPES
+from accountability.events.catalogue import EVENT_TYPES, EventCorrected, EventRetracted
 from accountability.events.codec import (
     canonical_json,
     from_json_object,
@@ -29,7 +31,14 @@ from accountability.events.upcasters import UPCASTERS
 
 from . import country_figures as figures
 from .case_rows import case_row, commitment_row, state_rows, unit_rows
-from .casefold import CaseFacts, StoredEvent, effective_events, fold_case, fold_commitments
+from .casefold import (
+    CaseFacts,
+    Effective,
+    StoredEvent,
+    effective_events,
+    fold_case,
+    fold_commitments,
+)
 from .history_tables import (
     case_versions,
     commitment_versions,
@@ -39,7 +48,11 @@ from .history_tables import (
 )
 from .runner import Record
 from .sql import chunks, insert_ignoring_duplicates, select_chunk_size
-from .versions import VersionWriter
+from .versions import FROM, VersionWriter
+
+KEPT_FOLDS: Final = 20_000
+"""Case streams whose folded facts are kept between batches, the most recently used
+(some 4 KB each, measured on the benchmark log)."""
 
 
 def _stored(record: Record) -> StoredEvent:
@@ -84,6 +97,22 @@ def load_stream_events(conn: Connection, stream_ids: Sequence[str]) -> dict[str,
     return streams
 
 
+@dataclass(frozen=True, slots=True)
+class _Fold:
+    """A case stream folded up to its last event, kept for the batch that brings more.
+
+    It is used only while the case's current row in the database is the one it wrote
+    (same last sequence, same start, same file), so a batch rolled back, a stream
+    forgotten or a partition applied by another worker meanwhile makes it fold afresh.
+    """
+
+    facts: CaseFacts
+    last_sequence: int
+    last_recorded: datetime
+    row_from: datetime
+    detail: str
+
+
 class CaseHistoryProjection:
     name: Final = "case_history"
     version: Final = 1
@@ -92,6 +121,10 @@ class CaseHistoryProjection:
         figures.country_figures, figures.country_investigation_days,
     )  # fmt: skip
 
+    def __init__(self, kept_folds: int = KEPT_FOLDS) -> None:
+        self._folds: OrderedDict[str, _Fold] = OrderedDict()
+        self._kept_folds = kept_folds
+
     def apply(self, conn: Connection, records: Sequence[Record]) -> None:
         mine: dict[str, list[Record]] = defaultdict(list)
         for record in records:
@@ -99,7 +132,6 @@ class CaseHistoryProjection:
                 mine[record.envelope.stream_id].append(record)
         if not mine:
             return
-        stored = load_stream_events(conn, list(mine))
         case_ids = [
             s.removeprefix(CASE_STREAM_PREFIX) for s in mine if s.startswith(CASE_STREAM_PREFIX)
         ]
@@ -118,31 +150,33 @@ class CaseHistoryProjection:
         units.load(conn, "case_id", case_ids)
         follow_ups.load(conn, "case_id", case_ids)
         commitments.load(conn, "member_state", states)
+        folds = self._take_folds(case_ids, cases)
+        stored = load_stream_events(conn, [s for s in mine if s not in folds])
         fresh_rows = []
         for stream_id, stream_records in mine.items():
+            fold = folds.get(stream_id)
             known = stored.get(stream_id, [])
-            last = known[-1].sequence if known else 0
+            last = fold.last_sequence if fold else known[-1].sequence if known else 0
             fresh: dict[int, StoredEvent] = {}
             for record in stream_records:
                 if record.envelope.sequence > last:
                     fresh.setdefault(record.envelope.sequence, _stored(record))
-            if not fresh:
-                continue  # redelivered: already applied
-            events = known + [fresh[n] for n in sorted(fresh)]
-            for at in sorted({e.recorded_at for e in fresh.values()}):
-                effective = effective_events(events, as_of=at)
-                if stream_id.startswith(STATE_STREAM_PREFIX):
-                    code = stream_id.removeprefix(STATE_STREAM_PREFIX)
-                    row = commitment_row(fold_commitments(code, effective))
+            new = [fresh[n] for n in sorted(fresh)]
+            fresh_rows += [_event_row(stream_id, e) for e in new]
+            if stream_id.startswith(STATE_STREAM_PREFIX):
+                code = stream_id.removeprefix(STATE_STREAM_PREFIX)
+                events = known + new
+                for at in sorted({e.recorded_at for e in new}):
+                    row = commitment_row(fold_commitments(code, effective_events(events, at)))
                     commitments.put((code,), row, at)
-                    continue
-                case_id = stream_id.removeprefix(CASE_STREAM_PREFIX)
-                last = max(e.sequence for e in events if e.recorded_at <= at)
-                _write_case(
-                    case_id, fold_case(effective), at, last,
-                    cases=cases, units=units, follow_ups=follow_ups,
-                )  # fmt: skip
-            fresh_rows += [_event_row(stream_id, e) for e in fresh.values()]
+                continue
+            if fold is not None and new and not _continues(fold.last_recorded, new):
+                fold, known = None, load_stream_events(conn, [stream_id]).get(stream_id, [])
+            case_id = stream_id.removeprefix(CASE_STREAM_PREFIX)
+            writers = _CaseWriters(cases, units, follow_ups)
+            kept = writers.write(case_id, known, new, fold) if new else fold
+            if kept is not None:
+                self._keep(stream_id, kept)
         # Country figures move by what the cases whose follow-up rows change contribute.
         changed = follow_ups.changed_groups()
         partitions = {
@@ -160,9 +194,39 @@ class CaseHistoryProjection:
             after = figures.contribution(conn, _by_partition(changed, partitions))
             figures.record_change(conn, before, after)
 
+    def kept(self) -> int:
+        """How many case folds are kept for the next batches."""
+        return len(self._folds)
+
+    def _take_folds(self, case_ids: Sequence[str], cases: VersionWriter) -> dict[str, _Fold]:
+        """The kept folds of these cases that their stored rows vouch for.
+
+        Each is taken out, and kept again once this batch has folded it further: its
+        facts change in place, so one must not stay behind under its old sequence."""
+        taken: dict[str, _Fold] = {}
+        for case_id in case_ids:
+            stream_id = CASE_STREAM_PREFIX + case_id
+            fold = self._folds.pop(stream_id, None)
+            row = cases.current((case_id,))
+            if (
+                fold is not None
+                and row is not None
+                and row["last_sequence"] == fold.last_sequence
+                and row[FROM] == fold.row_from
+                and row["detail"] == fold.detail
+            ):
+                taken[stream_id] = fold
+        return taken
+
+    def _keep(self, stream_id: str, fold: _Fold) -> None:
+        self._folds[stream_id] = fold
+        if len(self._folds) > self._kept_folds:
+            self._folds.popitem(last=False)
+
     def forget(self, conn: Connection, stream_id: str, partition: int) -> None:
         """Delete every row of ``stream_id`` (in log ``partition``), every version
         included, to apply it afresh."""
+        self._folds.pop(stream_id, None)
         conn.execute(delete(stream_events).where(stream_events.c.stream_id == stream_id))
         if stream_id.startswith(STATE_STREAM_PREFIX):
             code = stream_id.removeprefix(STATE_STREAM_PREFIX)
@@ -184,28 +248,67 @@ def _by_partition(case_ids: set[str], partitions: dict[str, int]) -> dict[int, l
     return found
 
 
-def _write_case(
-    case_id: str,
-    facts: CaseFacts | None,
-    at: datetime,
-    last_sequence: int,
-    *,
-    cases: VersionWriter,
-    units: VersionWriter,
-    follow_ups: VersionWriter,
-) -> None:
-    if facts is None:
-        # Never reported, or its report retracted: the case leaves every read model.
-        for writer in (cases, units, follow_ups):
-            for key in writer.keys_in(case_id):
+def _continues(after: datetime, new: Sequence[StoredEvent]) -> bool:
+    """Whether ``new`` only adds to a stream last recorded at ``after``: no correction or
+    retraction, each recorded no earlier than every event before it. Then the effective
+    events at each new instant are those before it and the new ones, as they are."""
+    for event in new:
+        if isinstance(event.payload, EventCorrected | EventRetracted) or event.recorded_at < after:
+            return False
+        after = event.recorded_at
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class _CaseWriters:
+    cases: VersionWriter
+    units: VersionWriter
+    follow_ups: VersionWriter
+
+    def write(
+        self, case_id: str, known: list[StoredEvent], new: list[StoredEvent], fold: _Fold | None
+    ) -> _Fold | None:
+        """Write the case's rows at each instant at which ``new`` events were recorded,
+        after the ``known`` ones or the kept ``fold``; return the fold to keep."""
+        facts: CaseFacts | None
+        if fold is not None:
+            facts, incremental = fold.facts, True
+        else:
+            after = max((e.recorded_at for e in known), default=new[0].recorded_at)
+            incremental = _continues(after, new)
+            facts = fold_case(effective_events(known)) if incremental else None
+        if incremental:
+            for at, group in groupby(new, key=lambda e: e.recorded_at):
+                added = [Effective(e.sequence, e.event_id, e.payload, e.occurred_at) for e in group]
+                facts = fold_case(added, facts)
+                self._write(case_id, facts, at, added[-1].sequence)
+        else:
+            events = known + new
+            for at in sorted({e.recorded_at for e in new}):
+                facts = fold_case(effective_events(events, as_of=at))
+                last = max(e.sequence for e in events if e.recorded_at <= at)
+                self._write(case_id, facts, at, last)
+        row = self.cases.current((case_id,))
+        if facts is None or row is None:
+            return None
+        last_recorded = max(e.recorded_at for e in new)
+        return _Fold(facts, new[-1].sequence, last_recorded, row[FROM], row["detail"])
+
+    def _write(
+        self, case_id: str, facts: CaseFacts | None, at: datetime, last_sequence: int
+    ) -> None:
+        if facts is None:
+            # Never reported, or its report retracted: the case leaves every read model.
+            for writer in (self.cases, self.units, self.follow_ups):
+                for key in writer.keys_in(case_id):
+                    writer.retire(key, at)
+            return
+        self.cases.put((case_id,), {**case_row(facts), "last_sequence": last_sequence}, at)
+        for writer, rows in ((self.units, unit_rows(facts)), (self.follow_ups, state_rows(facts))):
+            for key in writer.keys_in(case_id) - rows.keys():
                 writer.retire(key, at)
-        return
-    cases.put((case_id,), {**case_row(facts), "last_sequence": last_sequence}, at)
-    for writer, rows in ((units, unit_rows(facts)), (follow_ups, state_rows(facts))):
-        for key in writer.keys_in(case_id) - rows.keys():
-            writer.retire(key, at)
-        for key, row in rows.items():
-            writer.put(key, row, at)
+            for key, row in rows.items():
+                writer.put(key, row, at)
 
 
 def _event_row(stream_id: str, event: StoredEvent) -> dict[str, object]:

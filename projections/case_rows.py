@@ -7,11 +7,12 @@ involves), and one row per Member State involved (its follow-up record for this
 case). A Member State's commitments make a fourth kind, from its own stream.
 """
 
-import json
 from collections import Counter
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
+
+import orjson
 
 from accountability.events.policy import count_working_days
 from accountability.events.vocabulary import PersonnelCategory, ProsecutionOutcome
@@ -69,7 +70,7 @@ def case_row(facts: CaseFacts) -> Row:
         "paternity_claims": len(facts.claims),
         "paternity_established": sum(1 for c in facts.claims.values() if c.established_at),
         "child_support": sum(1 for c in facts.claims.values() if c.support_arranged_at),
-        "detail": json.dumps(case_detail(facts), sort_keys=True, default=_json_default),
+        "detail": orjson.dumps(case_detail(facts), option=orjson.OPT_SORT_KEYS).decode(),
     }
 
 
@@ -292,9 +293,3 @@ def case_detail(facts: CaseFacts) -> dict[str, Any]:
         "erased_at": facts.erased_at,
         "erasure_reason": facts.erasure_reason,
     }
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"cannot encode {value!r}")

@@ -264,9 +264,12 @@ class CaseFacts:
         return sorted(states)
 
 
-def fold_case(events: Iterable[Effective]) -> CaseFacts | None:
-    """The case the effective events describe; None when it was never (or no longer) reported."""
-    facts: CaseFacts | None = None
+def fold_case(events: Iterable[Effective], facts: CaseFacts | None = None) -> CaseFacts | None:
+    """The case the effective events describe; None when it was never (or no longer) reported.
+
+    Given ``facts``, the case as folded from the events before these, the fold goes on
+    from there, changing ``facts`` in place.
+    """
     for event in events:
         payload = event.payload
         if isinstance(payload, AllegationReported):

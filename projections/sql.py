@@ -19,6 +19,15 @@ metadata = MetaData()
 _MAX_PARAMETERS = 30_000
 
 
+def naive_utc(value: datetime) -> datetime:
+    """``value`` in UTC without its zone, as instants are stored; naive ones are refused."""
+    if value.tzinfo is UTC:
+        return value.replace(tzinfo=None)
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Instants stored as naive UTC and read back as timezone-aware UTC."""
 
@@ -26,11 +35,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return None if value is None else naive_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
@@ -125,10 +130,23 @@ def _plan(
     )
     # A positional statement takes its values in its own order (the table's), not the rows'.
     order = tuple(compiled.positiontup or ()) if compiled.positional else names
-    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in order]
+    processors = [_bind_processor(table.c[n].type, dialect) for n in order]
     converters = tuple((i, f) for i, f in enumerate(processors) if f is not None)
     getter = operator.itemgetter(*order)
     return _Plan(str(compiled), order, compiled.positional, getter, converters, len(order) == 1)
+
+
+def _bind_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    if isinstance(type_, UTCDateTime) and dialect.name == "sqlite":
+        return _sqlite_instant
+    processor: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    return processor
+
+
+def _sqlite_instant(value: datetime | None) -> str | None:
+    """An instant as SQLAlchemy stores a naive UTC DATETIME in SQLite (``%Y-%m-%d
+    %H:%M:%S.%f``), in one step instead of the type's two: a rebuild binds millions."""
+    return None if value is None else naive_utc(value).isoformat(" ", "microseconds")
 
 
 def chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

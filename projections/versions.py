@@ -6,7 +6,8 @@ sees exactly what the log held then, and a figure published once can be reproduc
 later, whatever was corrected since. The current version has ``recorded_to`` NULL.
 """
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +71,9 @@ class VersionWriter:
         self.keys = list(keys)
         self._group = self.keys.index(group)
         self._values = [c.name for c in table.columns if c.name not in {*keys, FROM, TO}]
+        self._value_of: Callable[[Row], Any] = (
+            operator.itemgetter(*self._values) if self._values else lambda _: ()
+        )
         self._current: dict[Key, Row] = {}
         self._groups: dict[Any, set[Key]] = {}
         self._loaded: dict[Key, datetime] = {}  # stored current version: its recorded_from
@@ -100,6 +104,10 @@ class VersionWriter:
         keys = [*self._loaded, *(k for k, *_ in self._closed), *(k for k, _ in self._emptied)]
         return {key[self._group] for key in keys} & groups
 
+    def current(self, key: Key) -> Row | None:
+        """The current version of ``key``'s row, as changed so far."""
+        return self._current.get(key)
+
     def keys_in(self, group: Any) -> set[Key]:
         """The keys of the current rows of one group (one case, say)."""
         return set(self._groups.get(group, ()))
@@ -108,7 +116,7 @@ class VersionWriter:
         """From ``at`` on, the row for ``key`` is ``values`` (nothing happens if unchanged)."""
         existing = self._current.get(key)
         if existing is not None:
-            if all(existing.get(name) == values.get(name) for name in self._values):
+            if self._same(existing, values):
                 return
             if existing[FROM] >= at:  # the same instant again: amend that version
                 amended = {**existing, **values}
@@ -120,6 +128,13 @@ class VersionWriter:
         self._current[key] = row
         self._groups.setdefault(key[self._group], set()).add(key)
         self._stage(key, row)
+
+    def _same(self, existing: Row, values: Row) -> bool:
+        try:
+            same: bool = self._value_of(existing) == self._value_of(values)
+            return same
+        except KeyError:  # a row that leaves some columns out: they are None
+            return all(existing.get(name) == values.get(name) for name in self._values)
 
     def retire(self, key: Key, at: datetime) -> None:
         existing = self._current.pop(key, None)
