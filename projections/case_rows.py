@@ -7,8 +7,6 @@ involves), and one row per Member State involved (its follow-up record for this
 case). A Member State's commitments make a fourth kind, from its own stream.
 """
 
-from collections import Counter
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -33,9 +31,15 @@ UNIFORMED = {c.value for c in PersonnelCategory if c.uniformed}
 
 
 def case_row(facts: CaseFacts) -> Row:
-    victims = Counter(victim_group(v.age_group, v.sex) for v in facts.victims.values())
-    ages = Counter(v.age_group for v in facts.victims.values())
-    perpetrators = Counter(perpetrator_group(p.sex) for p in facts.perpetrators.values())
+    # Counted by hand: three Counters took a fifth of this function's time.
+    victims = dict.fromkeys(VICTIM_GROUPS, 0)
+    ages = {"adult": 0, "child": 0, "unknown": 0}
+    for v in facts.victims.values():
+        victims[victim_group(v.age_group, v.sex)] += 1
+        ages[v.age_group] = ages.get(v.age_group, 0) + 1
+    perpetrators = {"men": 0, "women": 0, "unknown": 0}
+    for p in facts.perpetrators.values():
+        perpetrators[perpetrator_group(p.sex)] += 1
     investigations = list(facts.investigations.values())
     concluded = [i for i in investigations if i.finding is not None]
     return {
@@ -97,13 +101,15 @@ def unit_rows(facts: CaseFacts) -> dict[Key, Row]:
 
 def state_rows(facts: CaseFacts) -> dict[Key, Row]:
     rows: dict[Key, Row] = {}
+    un = _investigation(
+        "un", _first(i for i in facts.investigations.values() if i.member_state is None)
+    )
     for member_state in facts.involved_states():
         nationals = [p for p in facts.perpetrators.values() if p.nationality == member_state]
         follow_up = facts.follow_ups.get(member_state)
         national = _first(
             i for i in facts.investigations.values() if i.member_state == member_state
         )
-        un = _first(i for i in facts.investigations.values() if i.member_state is None)
         sanctions = [s for p in nationals for s in p.sanctions]
         outcomes = [p.prosecution.outcome for p in nationals if p.prosecution]
         claims = [c for c in facts.claims.values() if c.member_state == member_state]
@@ -124,7 +130,7 @@ def state_rows(facts: CaseFacts) -> dict[Key, Row]:
             "nio_appointed_at": follow_up.nio_appointed_at if follow_up else None,
             "follow_up_requests": len(follow_up.follow_up_requests) if follow_up else 0,
             **_investigation("national", national),
-            **_investigation("un", un),
+            **un,
             "substantiated": facts.substantiated_for(member_state),
             "interim_actions": sum(len(p.interim_actions) for p in nationals),
             "repatriations": sum(1 for p in nationals if p.repatriated_at),
@@ -169,8 +175,12 @@ def commitment_row(facts: Commitments) -> Row:
 
 
 def _first(investigations: Any) -> Investigation | None:
-    ordered = sorted(investigations, key=lambda i: i.opened_at)
-    return ordered[0] if ordered else None
+    first: Investigation | None = min(investigations, key=_opened, default=None)
+    return first
+
+
+def _opened(investigation: Investigation) -> datetime:
+    return investigation.opened_at
 
 
 def _investigation(prefix: str, investigation: Investigation | None) -> Row:
@@ -222,7 +232,11 @@ def _last_state_step(facts: CaseFacts, member_state: str) -> datetime | None:
 
 
 def case_detail(facts: CaseFacts) -> dict[str, Any]:
-    """The parts of a case file that are lists, kept as one JSON document per version."""
+    """The parts of a case file that are lists, kept as one JSON document per version.
+
+    Victims, follow-ups, investigations, claims, sanctions, prosecutions and texts are
+    written as their dataclasses, field for field (orjson writes those itself).
+    """
     return {
         "perpetrators": [
             {
@@ -233,63 +247,21 @@ def case_detail(facts: CaseFacts) -> dict[str, Any]:
                 "interim_actions": [{"action": a, "at": t} for a, t in p.interim_actions],
                 "repatriated_at": p.repatriated_at,
                 "referred_at": p.referred_at,
-                "sanctions": [asdict(s) for s in p.sanctions],
-                "prosecution": asdict(p.prosecution) if p.prosecution else None,
+                "sanctions": p.sanctions,
+                "prosecution": p.prosecution,
             }
             for p in facts.perpetrators.values()
         ],
-        "victims": [
-            {
-                "victim_id": v.victim_id,
-                "age_group": v.age_group,
-                "sex": v.sex,
-                "assistance": v.assistance,
-            }
-            for v in facts.victims.values()
-        ],
-        "follow_ups": [
-            {
-                "member_state": f.member_state,
-                "notified_at": f.notified_at,
-                "nio_requested": f.nio_requested,
-                "reply": f.reply,
-                "replied_at": f.replied_at,
-                "nio_appointed_at": f.nio_appointed_at,
-                "follow_up_requests": f.follow_up_requests,
-            }
-            for f in facts.follow_ups.values()
-        ],
-        "investigations": [
-            {
-                "investigation_id": i.investigation_id,
-                "entity": i.entity,
-                "member_state": i.member_state,
-                "urgent": i.urgent,
-                "opened_at": i.opened_at,
-                "concluded_at": i.concluded_at,
-                "finding": i.finding,
-                "victims_interviewed": i.victims_interviewed,
-                "days_taken": i.days_taken,
-            }
-            for i in facts.investigations.values()
-        ],
-        "claims": [
-            {
-                "claim_id": c.claim_id,
-                "perpetrator_id": c.perpetrator_id,
-                "member_state": c.member_state,
-                "filed_at": c.filed_at,
-                "established_at": c.established_at,
-                "support_arranged_at": c.support_arranged_at,
-            }
-            for c in facts.claims.values()
-        ],
+        "victims": list(facts.victims.values()),
+        "follow_ups": list(facts.follow_ups.values()),
+        "investigations": list(facts.investigations.values()),
+        "claims": list(facts.claims.values()),
         "entity_name": facts.entity_name,
         "published_reference": facts.published_reference,
         "reopened": facts.reopened,
         # Sealed only: the case file opens them at the edge, for the readers allowed.
-        "narrative": asdict(facts.narrative) if facts.narrative else None,
-        "notes": [asdict(n) for n in facts.notes.values()],
+        "narrative": facts.narrative,
+        "notes": list(facts.notes.values()),
         "erased_at": facts.erased_at,
         "erasure_reason": facts.erasure_reason,
     }

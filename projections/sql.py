@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, MetaData, Table, TypeDecorator, bindparam, tuple_
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    DateTime,
+    MetaData,
+    Table,
+    TypeDecorator,
+    bindparam,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ColumnElement
@@ -139,6 +148,8 @@ def _plan(
 def _bind_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
     if isinstance(type_, UTCDateTime) and dialect.name == "sqlite":
         return _sqlite_instant
+    if isinstance(type_, Boolean):
+        return _strict_bool  # both drivers take Python's booleans as they are
     processor: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
     return processor
 
@@ -147,6 +158,12 @@ def _sqlite_instant(value: datetime | None) -> str | None:
     """An instant as SQLAlchemy stores a naive UTC DATETIME in SQLite (``%Y-%m-%d
     %H:%M:%S.%f``), in one step instead of the type's two: a rebuild binds millions."""
     return None if value is None else naive_utc(value).isoformat(" ", "microseconds")
+
+
+def _strict_bool(value: object) -> object:
+    if value is None or value is True or value is False:
+        return value
+    raise TypeError(f"not a boolean value: {value!r}")
 
 
 def chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

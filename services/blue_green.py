@@ -46,7 +46,7 @@ from accountability.projections.sql import metadata as read_models
 
 from . import db
 from .log_reader import Progress, read_log
-from .rebuild import RebuildReport, rebuild_into
+from .rebuild import BATCH_SIZE, RebuildReport, rebuild_into
 
 STAGING: Final = "accountability_rebuild"
 """The PostgreSQL schema, and the SQLite attachment, that holds the staging copy."""
@@ -75,7 +75,7 @@ def rebuild_beside(
     partitions: int,
     *,
     projections: Sequence[Projection] | None = None,
-    batch_size: int = 5000,
+    batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
 ) -> SwitchReport:
     """Rebuild ``projections`` (default: every read model) from offset 0 and switch."""
