@@ -1,7 +1,7 @@
 """The read models' bulk writes: every column type round-trips, on SQLite and PostgreSQL."""
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import (
@@ -86,3 +86,23 @@ def test_rows_may_name_their_columns_in_any_order(engine: Engine, table: Table) 
 def test_a_naive_instant_is_refused(engine: Engine, table: Table) -> None:
     with pytest.raises(Exception, match="naive datetime"), engine.begin() as conn:
         upsert(conn, table, [row("n", at=datetime(2024, 1, 1))])  # noqa: DTZ001
+
+
+def test_a_flag_that_is_not_a_boolean_is_refused(engine: Engine, table: Table) -> None:
+    with pytest.raises(TypeError, match="not a boolean value: 1"), engine.begin() as conn:
+        upsert(conn, table, [row("f", flag=1)])
+
+
+def test_instants_written_in_bulk_match_sqlalchemys_own_in_queries(
+    engine: Engine, table: Table
+) -> None:
+    elsewhere = AT.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    whole_second = AT.replace(microsecond=0)
+    with engine.begin() as conn:
+        upsert(conn, table, [row("z", at=elsewhere), row("w", at=whole_second)])
+
+    with engine.connect() as conn:
+        found = conn.execute(select(sample.c.key).where(sample.c.at == AT)).scalars().all()
+        later = conn.execute(select(sample.c.key).where(sample.c.at > whole_second)).scalars()
+        assert found == ["z"]
+        assert list(later) == ["z"]
