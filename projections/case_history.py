@@ -152,6 +152,7 @@ class CaseHistoryProjection:
         commitments.load(conn, "member_state", states)
         folds = self._take_folds(case_ids, cases)
         stored = load_stream_events(conn, [s for s in mine if s not in folds])
+        writers = _CaseWriters(cases, units, follow_ups)
         fresh_rows = []
         for stream_id, stream_records in mine.items():
             fold = folds.get(stream_id)
@@ -173,7 +174,6 @@ class CaseHistoryProjection:
             if fold is not None and new and not _continues(fold.last_recorded, new):
                 fold, known = None, load_stream_events(conn, [stream_id]).get(stream_id, [])
             case_id = stream_id.removeprefix(CASE_STREAM_PREFIX)
-            writers = _CaseWriters(cases, units, follow_ups)
             kept = writers.write(case_id, known, new, fold) if new else fold
             if kept is not None:
                 self._keep(stream_id, kept)

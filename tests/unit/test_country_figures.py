@@ -7,26 +7,30 @@ from statistics import median
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import create_mock_engine
+from sqlalchemy.engine import Dialect
 
 from accountability.events.policy import POLICIES, DayCount, DeadlinePolicy
 from accountability.projections.country_conditions import AT_THE_INSTANT, BY_POLICY, COUNTS
 from accountability.projections.country_figures import KEPT_COUNTS, histogram_median
 
+DIALECTS = [
+    create_mock_engine(url, executor=print).dialect
+    for url in ("sqlite://", "postgresql+psycopg://")
+]
+
+
+def _sql(name: str, policy: DeadlinePolicy, at: datetime, dialect: Dialect) -> str:
+    """The SQL of one count's condition, its values written in."""
+    condition = COUNTS[name](policy, at)
+    return str(condition.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
 
 def test_kept_counts_do_not_depend_on_the_instant_of_judgement() -> None:
     instants = [datetime(2001, 1, 1, tzinfo=UTC), datetime(2030, 6, 15, tzinfo=UTC)]
-    for url in ("sqlite://", "postgresql+psycopg://"):
-        dialect = create_mock_engine(url, executor=print).dialect
+    for dialect in DIALECTS:
         for policy in POLICIES.values():
             for name in KEPT_COUNTS:
-                compiled = {
-                    str(
-                        COUNTS[name](policy, at).compile(
-                            dialect=dialect, compile_kwargs={"literal_binds": True}
-                        )
-                    )
-                    for at in instants
-                }
+                compiled = {_sql(name, policy, at, dialect) for at in instants}
                 assert len(compiled) == 1, name
 
 
@@ -54,15 +58,7 @@ def test_only_the_counts_said_to_be_by_policy_depend_on_the_policy() -> None:
         investigation_months=9, urgent_investigation_months=2, stale_after_days=30,
     )  # fmt: skip
     policies = [*POLICIES.values(), unlike]
-    for url in ("sqlite://", "postgresql+psycopg://"):
-        dialect = create_mock_engine(url, executor=print).dialect
+    for dialect in DIALECTS:
         for name in KEPT_COUNTS:
-            compiled = {
-                str(
-                    COUNTS[name](policy, at).compile(
-                        dialect=dialect, compile_kwargs={"literal_binds": True}
-                    )
-                )
-                for policy in policies
-            }
+            compiled = {_sql(name, policy, at, dialect) for policy in policies}
             assert (len(compiled) > 1) == (name in BY_POLICY), name
