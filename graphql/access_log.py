@@ -13,7 +13,7 @@ import graphene
 
 from accountability.projections.paging import CursorError, Page
 
-from .access import AccessContext, AccessRecord
+from .access_reads import AccessContext, AccessRecord
 from .errors import BadInput
 from .scalars import Instant
 from .types import PageInfo, edges, page_info

@@ -18,7 +18,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, insert, select
 
 from accountability.events.commands import Actor
-from accountability.graphql.access import AccessRecord, Read
+from accountability.graphql.access_reads import AccessRecord, Read
 from accountability.projections.paging import CursorError, Page, decode_cursor, encode_cursor
 
 from .store import access_log

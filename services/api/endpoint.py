@@ -33,7 +33,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from accountability.events.commands import Actor
 from accountability.events.policy import DeadlinePolicy
 from accountability.graphql import limits
-from accountability.graphql.access import MIDDLEWARE, AccessContext
+from accountability.graphql.access import MIDDLEWARE
+from accountability.graphql.access_reads import AccessContext
 from accountability.graphql.context import Reader, Submitter, current_actor
 from accountability.graphql.errors import ApiError
 from accountability.services import credentials
