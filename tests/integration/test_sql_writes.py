@@ -19,6 +19,7 @@ from sqlalchemy import (
     select,
 )
 
+from accountability.projections import sql
 from accountability.projections.sql import UTCDateTime, insert_ignoring_duplicates, upsert
 
 scratch = MetaData()
@@ -106,3 +107,20 @@ def test_instants_written_in_bulk_match_sqlalchemys_own_in_queries(
         later = conn.execute(select(sample.c.key).where(sample.c.at > whole_second)).scalars()
         assert found == ["z"]
         assert list(later) == ["z"]
+
+
+def test_remembered_instants_convert_as_when_first_seen(
+    engine: Engine, table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql, "_REMEMBERED", 3)  # fill and empty the memory several times
+    zone = timezone(timedelta(hours=-7))
+    instants = [AT + timedelta(minutes=n % 5) for n in range(12)]
+    rows = [
+        row(f"k{n:02}", at=at.astimezone(zone) if n % 2 else at) for n, at in enumerate(instants)
+    ]
+    with engine.begin() as conn:
+        upsert(conn, table, rows)
+
+    assert [r["at"] for r in read(engine)] == instants
+    with pytest.raises(Exception, match="naive datetime"), engine.begin() as conn:
+        upsert(conn, table, [row("n", at=AT.replace(tzinfo=None))])
