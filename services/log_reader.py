@@ -6,8 +6,10 @@ about 70 µs on each event (BROKER.md).
 """
 
 import asyncio
+import gc
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -21,6 +23,15 @@ from .topics import EVENTS
 
 Progress = Callable[[int, int | None], None]
 """Told (records read so far, records to read in all or None while unknown)."""
+
+THRESHOLDS = (50_000, 20, 100)
+"""The cyclic collector's thresholds while a log is applied (Python's: 700, 10, 10).
+
+A batch keeps millions of small objects alive until it is written (decoded events,
+folds, rows), so at Python's thresholds most collections free nothing, promote
+everything, and scan the older generations again and again. Rebuilding 600,000
+events of the benchmark log into SQLite in one process took 333 µs per event
+instead of 397 (ADR 25)."""
 
 
 async def read_log(
@@ -114,7 +125,35 @@ async def apply_log(
     progress: Progress | None,
 ) -> int:
     """Apply ``partitions`` of the log from ``start`` to ``engine``; the events applied."""
+    with fewer_collections():
+        return await _apply_log(
+            engine, projections, bootstrap, partitions, start,
+            batch_size=batch_size, until=until, progress=progress,
+        )  # fmt: skip
 
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect cycles at :data:`THRESHOLDS`, then as before."""
+    before = gc.get_threshold()
+    gc.set_threshold(*THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+async def _apply_log(
+    engine: Engine,
+    projections: Sequence[Projection],
+    bootstrap: str,
+    partitions: Sequence[int],
+    start: dict[int, int],
+    *,
+    batch_size: int,
+    until: datetime | None,
+    progress: Progress | None,
+) -> int:
     def apply(batch: list[RawRecord]) -> None:
         with engine.begin() as conn:
             apply_batch(conn, projections, batch)

@@ -6,11 +6,13 @@ has something to mend and a reader can tell the old tables from the new.
 """
 
 import asyncio
+import gc
 import json
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -26,7 +28,7 @@ from accountability.projections.audit_log import AuditLogProjection, audit_log
 from accountability.projections.case_history import CaseHistoryProjection
 from accountability.projections.history_tables import case_versions
 from accountability.projections.runner import checkpoints
-from accountability.services import cli, db
+from accountability.services import cli, db, log_reader
 from accountability.services.blue_green import (
     STAGING,
     RebuildRefused,
@@ -340,3 +342,39 @@ def test_a_failing_rebuild_process_fails_the_rebuild_and_says_where(engine: Engi
 
     with pytest.raises(RebuildFailed, match=r"partitions \(0, 2\): KafkaConnectionError"):
         rebuild_into(engine, unreachable, PARTITIONS, processes=2)
+
+
+def test_a_rebuild_collects_cycles_less_often_and_restores_the_collector(
+    engine: Engine, bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(bootstrap, two_phase_log().records)
+    thresholds: list[tuple[int, int, int]] = []
+    applied = log_reader.apply_batch
+
+    def watched(*args: Any) -> int:
+        thresholds.append(gc.get_threshold())
+        return applied(*args)
+
+    monkeypatch.setattr(log_reader, "apply_batch", watched)
+    before = gc.get_threshold()
+
+    rebuild_into(engine, bootstrap, PARTITIONS, processes=1, batch_size=7)
+
+    assert set(thresholds) == {log_reader.THRESHOLDS}
+    assert gc.get_threshold() == before != log_reader.THRESHOLDS
+
+
+def test_the_collector_is_restored_when_applying_fails() -> None:
+    before = gc.get_threshold()
+    during: list[tuple[int, int, int]] = []
+
+    def fail() -> None:
+        with log_reader.fewer_collections():
+            during.append(gc.get_threshold())
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        fail()
+
+    assert during == [log_reader.THRESHOLDS]
+    assert gc.get_threshold() == before
