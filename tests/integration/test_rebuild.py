@@ -27,7 +27,7 @@ from accountability.events.types import CaseId
 from accountability.projections.audit_log import AuditLogProjection, audit_log
 from accountability.projections.case_history import CaseHistoryProjection
 from accountability.projections.history_tables import case_versions
-from accountability.projections.runner import checkpoints
+from accountability.projections.runner import apply_batch, checkpoints
 from accountability.services import cli, db, log_reader
 from accountability.services.blue_green import (
     STAGING,
@@ -349,11 +349,10 @@ def test_a_rebuild_collects_cycles_less_often_and_restores_the_collector(
 ) -> None:
     publish(bootstrap, two_phase_log().records)
     thresholds: list[tuple[int, int, int]] = []
-    applied = log_reader.apply_batch
 
     def watched(*args: Any) -> int:
         thresholds.append(gc.get_threshold())
-        return applied(*args)
+        return apply_batch(*args)
 
     monkeypatch.setattr(log_reader, "apply_batch", watched)
     before = gc.get_threshold()
