@@ -125,11 +125,23 @@ async def apply_log(
     progress: Progress | None,
 ) -> int:
     """Apply ``partitions`` of the log from ``start`` to ``engine``; the events applied."""
+
+    def apply(batch: list[RawRecord]) -> None:
+        with engine.begin() as conn:
+            apply_batch(conn, projections, batch)
+
+    count = 0
+    pending: asyncio.Future[None] | None = None
+    log = read_log(bootstrap, partitions, start, batch_size, until=until, progress=progress)
     with fewer_collections():
-        return await _apply_log(
-            engine, projections, bootstrap, partitions, start,
-            batch_size=batch_size, until=until, progress=progress,
-        )  # fmt: skip
+        async for batch in log:
+            if pending is not None:
+                await pending  # one batch applies while the next one is fetched
+            pending = asyncio.ensure_future(asyncio.to_thread(apply, batch))
+            count += len(batch)
+        if pending is not None:
+            await pending
+    return count
 
 
 @contextmanager
@@ -141,31 +153,3 @@ def fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
-
-
-async def _apply_log(
-    engine: Engine,
-    projections: Sequence[Projection],
-    bootstrap: str,
-    partitions: Sequence[int],
-    start: dict[int, int],
-    *,
-    batch_size: int,
-    until: datetime | None,
-    progress: Progress | None,
-) -> int:
-    def apply(batch: list[RawRecord]) -> None:
-        with engine.begin() as conn:
-            apply_batch(conn, projections, batch)
-
-    count = 0
-    pending: asyncio.Future[None] | None = None
-    log = read_log(bootstrap, partitions, start, batch_size, until=until, progress=progress)
-    async for batch in log:
-        if pending is not None:
-            await pending  # one batch applies while the next one is fetched
-        pending = asyncio.ensure_future(asyncio.to_thread(apply, batch))
-        count += len(batch)
-    if pending is not None:
-        await pending
-    return count
