@@ -38,7 +38,7 @@ def command(
     """A mutation that submits the command ``build`` makes of its input."""
 
     async def resolve(root: None, info: Any, input: Any) -> Accepted | Rejected:
-        return await submit(info, input, build)
+        return await _submit(info, input, build)
 
     return _field(input_type, description, resolve)
 
@@ -49,7 +49,7 @@ def text_command(
     """A mutation whose text is sealed with the case's key before the command is built."""
 
     async def resolve(root: None, info: Any, input: Any) -> Accepted | Rejected:
-        return await submit_text(info, input, build, action)
+        return await _submit_text(info, input, build, action)
 
     return _field(input_type, description, resolve)
 
@@ -93,7 +93,7 @@ def _signature(data: Any) -> Signature | RejectionDetail | None:
         return RejectionDetail(Rule.INVALID_SIGNATURE, str(exc), "signature")
 
 
-async def submit(
+async def _submit(
     info: Any, data: Any, build: Builder, command_id: str | None = None
 ) -> Accepted | Rejected:
     require_actor(info)
@@ -120,7 +120,9 @@ async def submit(
     return _rejected(outcome.command_id, outcome.stream_id, outcome.rejection)
 
 
-async def submit_text(info: Any, data: Any, build: TextBuilder, action: str) -> Accepted | Rejected:
+async def _submit_text(
+    info: Any, data: Any, build: TextBuilder, action: str
+) -> Accepted | Rejected:
     """Seal ``data.text`` with the case's key at the edge, then submit the command.
 
     Text commands are the officers' (the decider says so too); the role is checked
@@ -135,4 +137,4 @@ async def submit_text(info: Any, data: Any, build: TextBuilder, action: str) -> 
         sealed = await context.submitter.seal_text(data.case_id, data.text)
     except (Rejection, Refused) as refusal:
         return _rejected(command_id, c.case_stream(data.case_id), refusal.detail)
-    return await submit(info, data, lambda d, _: build(d, sealed), command_id)
+    return await _submit(info, data, lambda d, _: build(d, sealed), command_id)

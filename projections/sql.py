@@ -155,11 +155,11 @@ def _bind_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None
 
 
 _REMEMBERED = 50_000
-"""Instants converted and kept per column type: a batch binds each one many times."""
+"""Instants kept per instant column of a statement: a batch binds each one many times."""
 
 
 def _remembered(convert: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
-    """``convert`` answering from the last few thousand instants it converted.
+    """``convert`` answering from the instants it converted lately (:data:`_REMEMBERED`).
 
     A version's instants recur on its neighbours (one version's end is the next one's
     start) and every row of an event shares its recording instant: a batch of 20,000
